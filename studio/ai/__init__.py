@@ -1,0 +1,1 @@
+"""Local AI tools: generation, enhancement and foley (heavy imports stay lazy)."""

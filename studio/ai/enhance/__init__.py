@@ -1,0 +1,1 @@
+"""Frame interpolation and upscaling, classical and learned."""

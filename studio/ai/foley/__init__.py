@@ -1,0 +1,1 @@
+"""Event detection, sound design and placement of foley clips."""

@@ -1,0 +1,1 @@
+"""Text/image-to-video backends via diffusers."""

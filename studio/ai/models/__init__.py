@@ -1,0 +1,1 @@
+"""Model catalogue, locating weights and memory plans."""

@@ -1,0 +1,1 @@
+"""The `studio` command and its subcommands."""

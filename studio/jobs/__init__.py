@@ -1,0 +1,1 @@
+"""Qt-free job model, scheduler, resource slots and executors."""

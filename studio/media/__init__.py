@@ -1,0 +1,1 @@
+"""Media I/O with PyAV: probe, decode, encode, caches."""

@@ -1,0 +1,1 @@
+"""Compositor, audio mixer, export pipeline and playback clock."""
