@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tempfile
 import urllib.parse
 from collections.abc import Iterable
@@ -376,7 +377,7 @@ class _Importer:
             return "av"
         if kinds == {"audio"}:
             return "audio"
-        if Path(media.path).suffix.lower() in _IMAGE_EXTS:
+        if media.key[0] == "file" and Path(media.path).suffix.lower() in _IMAGE_EXTS:
             return "image"
         return "video"
 
@@ -480,8 +481,8 @@ class _Importer:
         except Exception:  # noqa: BLE001 - an empty or odd stack has no duration
             return
         if length > end:
-            self.warnings.append(f"the timeline's last {length - end} frames hold no clip (a "
-                                 f"trailing gap or a transition past the last cut) and were "
+            self.warnings.append(f"the timeline's last {length - end} frames hold no clip "
+                                 f"(trailing gaps, or transitions at the track edges) and were "
                                  f"dropped: a sequence ends with its last clip")
 
     def track(self, ti: int, kind: str, name: str, track: otio.schema.Track
@@ -782,6 +783,15 @@ def _otio_clip(project: Project, clip: Clip, rate: float, warnings: list[str] | 
     return out
 
 
+def _reel_name(clip: otio.schema.Clip) -> str:
+    """An EDL reel name (up to 8 letters, digits or underscores) from the media's name."""
+    ref = clip.media_reference
+    source = getattr(ref, "name", "") or os.path.basename(getattr(ref, "target_url", "") or "")
+    stem = os.path.splitext(source or clip.name or "")[0]
+    reel = re.sub(r"[^A-Za-z0-9_]", "", stem)[:8]
+    return reel or "AX"
+
+
 def _edl_timeline(project: Project, tl: otio.schema.Timeline, warnings: list[str]
                   ) -> otio.schema.Timeline:
     """Only the first video track: the cmx_3600 writer writes one video track."""
@@ -789,7 +799,7 @@ def _edl_timeline(project: Project, tl: otio.schema.Timeline, warnings: list[str
     video = [(t, ours) for t, ours in zip(tracks, project.sequence.tracks, strict=True)
              if ours.kind == "video"]
     if not video:
-        raise ProjectFileError("a CMX 3600 EDL needs a video track, and the project has none")
+        raise ValueError("an EDL needs a video track, and the project has none")
     keep = video[0][0]
     dropped = [t.name for t in tracks if t is not keep]
     if dropped:
@@ -805,6 +815,8 @@ def _edl_timeline(project: Project, tl: otio.schema.Timeline, warnings: list[str
         if isinstance(item, otio.schema.Clip):
             if not item.enabled:
                 warnings.append(f"disabled clip {item.name!r} left out of the EDL")
+            # a reel name with spaces would shift the EDL's columns: give a clean one
+            item.metadata["cmx_3600"] = {"reel": _reel_name(item)}
             # EDL locators carry record timecode (see the import): move clip markers there
             record_in = keep.range_of_child_at_index(i).start_time
             for m in item.markers:
@@ -849,7 +861,10 @@ def write_timeline(project: Project, path: str | os.PathLike[str]) -> list[str]:
     warnings: list[str] = []
     tl = project_to_otio(project, warnings)
     if adapter == "cmx_3600":
-        tl = _edl_timeline(project, tl, warnings)
+        try:
+            tl = _edl_timeline(project, tl, warnings)
+        except ValueError as e:
+            raise ProjectFileError(f"cannot write {str(path)!r} as {fmt}: {e}") from None
     elif adapter == "fcp_xml":
         _fill_available_ranges(tl)
         sped = [c.name or c.id for _t, c in project.all_clips() if Fraction(c.speed) != 1]

@@ -1,0 +1,71 @@
+"""`studio demo [-o DIR]`: a small project with synthetic media, made on the spot."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+from studio.core.edits import AddAsset, AddMarker, AddTrack, AddTransition, InsertClips, OverwriteClip
+from studio.core.factory import clip_for_asset, new_project
+from studio.core.history import History
+from studio.core.ids import new_id
+from studio.core.projectfile import save_project
+from studio.media.assets import asset_from_file
+from studio.media.synth import write_test_audio, write_test_image, write_test_video
+
+from .errors import UsageError
+
+FPS = Fraction(25)
+
+
+def make_demo(folder: Path) -> Path:
+    media = folder / "media"
+    media.mkdir(parents=True, exist_ok=True)
+    shots = []
+    for i, frames in enumerate((100, 75, 125), start=1):
+        path = media / f"shot{i}.mp4"
+        write_test_video(path, width=640, height=360, fps=FPS, frames=frames)
+        shots.append(path)
+    write_test_audio(media / "music.wav", seconds=12, freq=220.0)
+    write_test_image(media / "logo.png", 320, 180)
+
+    history = History(new_project(1280, 720, FPS, name="Demo"))
+    p = history.project
+    v1, a1 = p.sequence.tracks[0].id, p.sequence.tracks[1].id
+    with history.transaction("Build demo"):
+        add_v2, add_a2 = AddTrack("video"), AddTrack("audio")
+        history.apply(add_v2)
+        history.apply(add_a2)
+        assets = [asset_from_file(f) for f in (*shots, media / "music.wav", media / "logo.png")]
+        for a in assets:
+            history.apply(AddAsset(a))
+        position = 0
+        first_clip = None
+        for a in assets[:3]:
+            link = new_id("link")
+            v = clip_for_asset(a, FPS, position, link=link)
+            au = clip_for_asset(a, FPS, position, link=link)
+            history.apply(InsertClips([(v1, v), (a1, au)]))
+            first_clip = first_clip or v
+            position += v.duration
+        history.apply(AddTransition(first_clip.id, 12))
+        music = clip_for_asset(assets[3], FPS, 0, duration=position)
+        history.apply(OverwriteClip(add_a2.track_id, music))
+        logo = clip_for_asset(assets[4], FPS, 25, duration=100)
+        history.apply(OverwriteClip(add_v2.track_id, logo))
+        history.apply(AddMarker(100, "cut to shot 2"))
+        history.apply(AddMarker(175, "cut to shot 3", color="blue"))
+    project_path = folder / "demo.studio"
+    save_project(history.project, project_path)
+    return project_path
+
+
+def cmd_demo(args) -> int:
+    folder = Path(args.output)
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{folder} exists and is not a folder")
+    if (folder / "demo.studio").exists():
+        raise UsageError(f"{folder / 'demo.studio'} already exists; choose another folder with -o")
+    path = make_demo(folder)
+    print(f"created {path}")
+    return 0

@@ -1,0 +1,116 @@
+"""The ``studio`` command (DESIGN.md "The command line" is the contract).
+
+Bad input exits with status 2 and one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from studio.core.errors import StudioError
+
+from .errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, UsageError
+
+#: Commands of the contract that later work adds; named so they are not taken for a project.
+PLANNED = ("render", "generate", "conform", "foley", "models")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2 (argparse prints usage + error)
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="studio", description="Shotline Studio: a video editor with AI tools on the timeline.")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    p = sub.add_parser("new", help="create an empty project")
+    p.add_argument("project")
+    p.add_argument("--width", type=int, default=1920)
+    p.add_argument("--height", type=int, default=1080)
+    p.add_argument("--fps", default="30", help="frame rate: 25, 60, 30000/1001 or 29.97")
+
+    p = sub.add_parser("info", help="describe a project")
+    p.add_argument("project")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser("import", help="add media files to a project's timeline")
+    p.add_argument("media", nargs="+")
+    p.add_argument("--into", required=True, metavar="PROJECT")
+    p.add_argument("--at", metavar="TIME", help="seconds (12.5) or timecode (00:00:12:15); default: the end")
+    p.add_argument("--track", metavar="NAME", help="track for the clips (default: the first of each kind)")
+
+    p = sub.add_parser("import-otio", help="make a project from .otio, FCP 7 XML or CMX 3600 EDL")
+    p.add_argument("file")
+    p.add_argument("-o", "--output", required=True, metavar="PROJECT")
+
+    p = sub.add_parser("export-otio", help="write a project as .otio, FCP 7 XML (.xml) or EDL (.edl)")
+    p.add_argument("project")
+    p.add_argument("-o", "--output", required=True, metavar="FILE")
+
+    p = sub.add_parser("demo", help="create a demo project with synthetic media")
+    p.add_argument("-o", "--output", default="shotline-demo", metavar="DIR")
+    return parser
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "new":
+        from .project_cmds import cmd_new
+        return cmd_new(args)
+    if args.command == "info":
+        from .project_cmds import cmd_info
+        return cmd_info(args)
+    if args.command == "import":
+        from .import_cmd import cmd_import
+        return cmd_import(args)
+    if args.command == "import-otio":
+        from .interchange_cmds import cmd_import_otio
+        return cmd_import_otio(args)
+    if args.command == "export-otio":
+        from .interchange_cmds import cmd_export_otio
+        return cmd_export_otio(args)
+    if args.command == "demo":
+        from .demo_cmd import cmd_demo
+        return cmd_demo(args)
+    raise UsageError(f"unknown command {args.command!r}")
+
+
+def _open_editor(argv: Sequence[str]) -> int:
+    if len(argv) > 1 or (argv and argv[0].startswith("-")):
+        if argv and argv[0] in ("-h", "--help"):
+            build_parser().print_help()
+            return 0
+        raise UsageError(f"studio: unknown command or option {argv[0]!r} (see studio --help)")
+    from studio.ui.app import run_editor
+
+    return run_editor(argv[0] if argv else None)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    from studio.media.probe import MediaError
+
+    try:
+        parser = build_parser()
+        commands = set(parser._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
+        if argv and argv[0] in PLANNED:
+            raise UsageError(f"studio {argv[0]}: not available in this version yet")
+        if not argv or argv[0] not in commands:
+            return _open_editor(argv)
+        return _dispatch(parser.parse_args(argv))
+    except (UsageError, StudioError, MediaError) as e:
+        print(f"studio: error: {e}" if not str(e).startswith("studio") else f"{e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as e:
+        where = f" {e.filename!r}" if getattr(e, "filename", None) else ""
+        print(f"studio: error:{where} {e.strerror or e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("studio: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
