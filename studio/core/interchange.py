@@ -301,8 +301,9 @@ class _Importer:
             name = ref.name or os.path.basename(path.rstrip("/\\")) or clip_name
             note = "" if os.path.isfile(path) else f"offline media: {name} ({path})"
         elif isinstance(ref, otio.schema.ImageSequenceReference):
-            url = ref.abstract_target_url(f"%0{max(1, ref.frame_zero_padding)}d")
-            path = _url_to_path(url, self.base_dir)
+            url = ref.abstract_target_url("FRAMENUMBER")
+            pattern = f"%0{max(1, ref.frame_zero_padding)}d"
+            path = _url_to_path(url, self.base_dir).replace("FRAMENUMBER", pattern)
             key = ("sequence", path)
             name = ref.name or os.path.basename(path) or clip_name
             note = (f"image sequence {name!r} (clip {clip_name!r}) imported as offline media: "

@@ -63,11 +63,19 @@ class ProjectTree(QTreeWidget):
                 for item in [top, *(top.child(j) for j in range(top.childCount()))]:
                     if item.data(NAME, ID_ROLE) in selected:
                         item.setSelected(True)
-            for column in range(len(COLUMNS) - 1):
-                self.resizeColumnToContents(column)
-                self.setColumnWidth(column, self.columnWidth(column) + 16)
+            self._fit_columns()
         finally:
             self.setUpdatesEnabled(True)
+
+    def _fit_columns(self) -> None:
+        """Every column but Details fits its contents, and never shrinks below a timecode's width."""
+        metrics = self.fontMetrics()
+        minimum = {NAME: metrics.horizontalAdvance("M" * 12), KIND: metrics.horizontalAdvance("transition"),
+                   START: metrics.horizontalAdvance("00:00:00;00"), DURATION: metrics.horizontalAdvance("00:00:00;00"),
+                   SOURCE_IN: metrics.horizontalAdvance("00:00:00;00")}
+        for column in range(len(COLUMNS) - 1):
+            self.resizeColumnToContents(column)
+            self.setColumnWidth(column, max(self.columnWidth(column), minimum[column]) + 16)
 
     def _track_item(self, project: Project, track: Track) -> QTreeWidgetItem:
         top = QTreeWidgetItem([track.name, track.kind, "", "", "", describe.track_details(track)])
@@ -90,10 +98,9 @@ class ProjectTree(QTreeWidget):
             ])
             item.setData(NAME, ID_ROLE, ("clip", clip.id))
             if asset is None or describe.asset_missing(asset):
-                item.setForeground(DETAILS, QBrush(QColor(WARNING_COLOR)))
-                item.setForeground(KIND, QBrush(QColor(WARNING_COLOR)))
+                item.setForeground(NAME, QBrush(QColor(WARNING_COLOR)))
             if asset is not None:
-                item.setToolTip(NAME, asset.path)
+                item.setToolTip(NAME, asset.path + (" (file not found)" if describe.asset_missing(asset) else ""))
             rows.append((clip.position, 0, item))
         for transition in track.transitions:
             span = describe.transition_span(track, transition)
