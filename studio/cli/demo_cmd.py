@@ -1,17 +1,29 @@
-"""`studio demo [-o DIR]`: a small project with synthetic media, made on the spot."""
+"""`studio demo [-o DIR]`: a small project with synthetic media, made on the spot.
+
+A moving test pattern, a ball bouncing with audible impacts and colour bars with a tone,
+joined by dissolves, plus a logo overlay and a music bed: nothing to download."""
 
 from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
 
-from studio.core.edits import AddAsset, AddMarker, AddTrack, AddTransition, InsertClips, OverwriteClip
+from studio.core.edits import (
+    AddAsset,
+    AddMarker,
+    AddTrack,
+    AddTransition,
+    InsertClips,
+    OverwriteClip,
+    SetClipProperty,
+)
 from studio.core.factory import clip_for_asset, new_project
 from studio.core.history import History
 from studio.core.ids import new_id
 from studio.core.projectfile import save_project
 from studio.media.assets import asset_from_file
 from studio.media.synth import write_test_audio, write_test_image, write_test_video
+from studio.media.synth_scenes import write_bouncing_ball, write_colour_bars
 
 from .errors import UsageError
 
@@ -21,11 +33,10 @@ FPS = Fraction(25)
 def make_demo(folder: Path) -> Path:
     media = folder / "media"
     media.mkdir(parents=True, exist_ok=True)
-    shots = []
-    for i, frames in enumerate((100, 75, 125), start=1):
-        path = media / f"shot{i}.mp4"
-        write_test_video(path, width=640, height=360, fps=FPS, frames=frames)
-        shots.append(path)
+    shots = [media / "pattern.mp4", media / "ball.mp4", media / "bars.mp4"]
+    write_test_video(shots[0], width=640, height=360, fps=FPS, frames=100)  # moving test pattern
+    write_bouncing_ball(shots[1], fps=FPS, frames=100)  # audible impacts at known frames
+    write_colour_bars(shots[2], fps=FPS, frames=100)  # bars and a -20 dBFS tone
     write_test_audio(media / "music.wav", seconds=12, freq=220.0)
     write_test_image(media / "logo.png", 320, 180)
 
@@ -40,21 +51,25 @@ def make_demo(folder: Path) -> Path:
         for a in assets:
             history.apply(AddAsset(a))
         position = 0
-        first_clip = None
+        pairs = []
         for a in assets[:3]:
             link = new_id("link")
             v = clip_for_asset(a, FPS, position, link=link)
             au = clip_for_asset(a, FPS, position, link=link)
             history.apply(InsertClips([(v1, v), (a1, au)]))
-            first_clip = first_clip or v
+            pairs.append((v, au))
             position += v.duration
-        history.apply(AddTransition(first_clip.id, 12))
+        for v, au in pairs[:2]:  # dissolves (and audio crossfades) join the three shots
+            history.apply(AddTransition(v.id, 24))
+            history.apply(AddTransition(au.id, 24))
         music = clip_for_asset(assets[3], FPS, 0, duration=position)
         history.apply(OverwriteClip(add_a2.track_id, music))
+        history.apply(SetClipProperty(music.id, "gain_db", -18.0))
         logo = clip_for_asset(assets[4], FPS, 25, duration=100)
         history.apply(OverwriteClip(add_v2.track_id, logo))
-        history.apply(AddMarker(100, "cut to shot 2"))
-        history.apply(AddMarker(175, "cut to shot 3", color="blue"))
+        history.apply(AddMarker(100, "ball"))
+        history.apply(AddMarker(137, "impact", color="orange"))
+        history.apply(AddMarker(200, "bars", color="blue"))
     project_path = folder / "demo.studio"
     save_project(history.project, project_path)
     return project_path

@@ -207,4 +207,5 @@ def test_demo_project(tmp_path, capsys):
     data = info(capsys, tmp_path / "demo" / "demo.studio")
     assert data["duration"] == pytest.approx(12.0)
     assert [t["clips"] for t in data["tracks"]] == [3, 1, 3, 1]
+    assert [t["transitions"] for t in data["tracks"]] == [2, 0, 2, 0]
     assert not any(a["missing"] for a in data["assets"])
