@@ -16,6 +16,16 @@ Conventions of the conversion:
   media's own time (often a start timecode such as 01:00:00:00). On import the media
   reference's ``available_range.start_time`` is the media start (0 when it has none); on
   export assets start at 0 and ``available_range`` spans the asset's duration.
+* A timeline that lasts beyond its last clip (trailing gaps, transitions at the track
+  edges) keeps its length as ``Sequence.min_length``; export writes it back as a trailing
+  gap (OTIO only: FCP 7 XML and EDL timelines end with their last clip, and a warning says
+  so).
+* Nested tracks and stacks are flattened, and a warning names each one: a nested track's
+  items are placed inline, a nested stack's bottom layer goes onto the track it is on and
+  its upper layers onto tracks made above it ("V2 (nested)"; a new one wherever a clip is in
+  the way; layers of the other kind onto extra tracks of that kind). Only what the nested
+  item shows is kept (clips are cut to its range, those wholly outside it are dropped with
+  a warning), and its forward time warps become the speed of its clips.
 * Media are not probed here (``core`` never imports ``media``): an asset's kind comes from
   the tracks its clips sit on ('av' when on both kinds), or from our own metadata when the
   file was written by us.
@@ -28,7 +38,7 @@ import os
 import re
 import tempfile
 import urllib.parse
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
@@ -110,11 +120,6 @@ def _describe(obj: Any) -> str:
     """A readable name of an OTIO object for warnings: 'Stack 'Nested Stack 1''."""
     name = getattr(obj, "name", "") or ""
     return f"{obj.schema_name()} {name!r}" if name else obj.schema_name()
-
-
-def _rt_exact(frames: Fraction, rate: Fraction) -> otio.opentime.RationalTime:
-    """An OTIO time of an exact frame count (frames are kept as a float of the value)."""
-    return otio.opentime.RationalTime(float(frames), float(rate))
 
 
 _EDL_USED = ("OTIO TRUNCATED REEL NAME FROM", "BLEND, DISSOLVE", "SOURCE FILE:", "TO CLIP:",
@@ -199,7 +204,8 @@ def _meta_dict(obj: Any) -> dict[str, Any]:
 class _MediaUse:
     """One clip's use of a media item, collected before the asset is built."""
 
-    clip_index: tuple[int, int]  # (track number, clip number) in the import lists
+    clip_id: str
+    clip_name: str
     start: Fraction  # source start, frames at the project rate in the media's own time
     duration: int
     speed: Fraction
@@ -220,6 +226,91 @@ class _Media:
     asset_id: str = field(default_factory=lambda: new_id("asset"))
 
 
+@dataclass(frozen=True)
+class _Window:
+    """Where a composition's own time lands in the sequence.
+
+    Content frames ``lo`` up to ``hi`` (``None``: no end) are visible; content frame ``t``
+    lies at sequence frame ``base + (t - lo) / speed``. ``speed`` is how many content frames
+    play per sequence frame (the time warps of the nested items around it, multiplied).
+    """
+
+    lo: Fraction
+    hi: Fraction | None
+    base: Fraction
+    speed: Fraction = Fraction(1)
+    enabled: bool = True
+    record_start: Fraction = Fraction(0)  # an EDL track's record timecode at sequence frame 0
+
+    def to_seq(self, t: Fraction) -> Fraction:
+        return self.base + (t - self.lo) / self.speed
+
+    def visible(self, start: Fraction, end: Fraction) -> tuple[Fraction, Fraction]:
+        """The part of content frames [start, end) inside the window (empty when lo >= hi)."""
+        return max(start, self.lo), end if self.hi is None else min(end, self.hi)
+
+
+@dataclass
+class _Layer:
+    """Clips that go onto one track, with the transitions between them."""
+
+    kind: str
+    clips: list[Clip] = field(default_factory=list)
+    transitions: list[Transition] = field(default_factory=list)
+
+
+@dataclass
+class _Lane:
+    """A track being built: a top-level OTIO track, or one made for flattened nested items."""
+
+    kind: str
+    name: str
+    enabled: bool = True
+    clips: list[Clip] = field(default_factory=list)
+    transitions: list[Transition] = field(default_factory=list)
+
+    def overlaps(self, layer: _Layer) -> bool:
+        return any(a.position < b.end and b.position < a.end for a in layer.clips for b in self.clips)
+
+    def add(self, layer: _Layer) -> None:
+        self.clips.extend(layer.clips)
+        self.transitions.extend(layer.transitions)
+
+
+def _merge_layers(into: list[_Layer], layers: list[_Layer]) -> None:
+    """Add an item's layers to those of the run it is in: its n-th layer of a kind joins the
+    run's n-th layer of that kind (the items of a run never overlap in time)."""
+    seen: dict[str, int] = {}
+    for layer in layers:
+        n = seen.get(layer.kind, 0)
+        seen[layer.kind] = n + 1
+        same = [x for x in into if x.kind == layer.kind]
+        if n < len(same):
+            same[n].clips.extend(layer.clips)
+            same[n].transitions.extend(layer.transitions)
+        else:
+            into.append(layer)
+
+
+def _assign_layers(layers: list[_Layer], lanes: list[_Lane], make: Callable[[], _Lane]) -> None:
+    """Put layers (bottom to top) onto lanes, each above the previous one and never over a
+    clip already there; ``make()`` gives a new lane (appended) when none is free."""
+    floor = 0
+    for layer in layers:
+        if not layer.clips:
+            continue
+        i = floor
+        while i < len(lanes) and lanes[i].overlaps(layer):
+            i += 1
+        if i == len(lanes):
+            lanes.append(make())
+        lanes[i].add(layer)
+        floor = i + 1
+
+
+_KINDS = {otio.schema.TrackKind.Video: "video", otio.schema.TrackKind.Audio: "audio"}
+
+
 class _Importer:
     def __init__(self, timeline: otio.schema.Timeline, base_dir: Path) -> None:
         self.timeline = timeline
@@ -227,6 +318,7 @@ class _Importer:
         self.warnings: list[str] = []
         self.rounded: list[str] = []
         self.media: dict[tuple[str, str], _Media] = {}
+        self.markers: list[Marker] = []  # sequence markers
         self.fps = self._project_rate()
 
     # time -------------------------------------------------------------------------------
@@ -329,8 +421,9 @@ class _Importer:
             media.available, media.rate = available, rate
         return media
 
-    def assets(self, tracks: list[list[Clip]]) -> list[Asset]:
-        """Build the assets and fix every clip's source_in against its media start."""
+    def assets(self, fixes: dict[str, tuple[Fraction, str]]) -> list[Asset]:
+        """Build the assets; ``fixes`` receives every clip's (source_in, asset id) by clip id,
+        its source_in counted from its media start."""
         out: list[Asset] = []
         for media in self.media.values():
             if media.offline_note:
@@ -345,10 +438,8 @@ class _Importer:
                 origin = earliest
             need = Fraction(0)
             for use in media.uses:
-                ti, ci = use.clip_index
-                clip = tracks[ti][ci]
-                source_in = Fraction(max(0, self.whole(use.start - origin, clip.name)))
-                tracks[ti][ci] = replace(clip, source_in=source_in, asset_id=media.asset_id)
+                source_in = Fraction(max(0, self.whole(use.start - origin, use.clip_name)))
+                fixes[use.clip_id] = (source_in, media.asset_id)
                 need = max(need, source_in + use.duration * abs(use.speed))
             still = kind == "image"
             duration: Fraction | None = None
@@ -383,19 +474,25 @@ class _Importer:
         return "video"
 
     # markers --------------------------------------------------------------------------------
-    def marker(self, m: otio.schema.Marker, origin: otio.opentime.RationalTime | None,
-               where: str) -> Marker | None:
-        start = self.frames(m.marked_range.start_time)
-        if origin is not None:
-            start -= self.frames(origin)
+    def marker(self, m: otio.schema.Marker, origin: Fraction, where: str,
+               speed: Fraction = Fraction(1)) -> Marker | None:
+        """Our marker of an OTIO one; ``origin`` is the frame (project rate, in the marked
+        object's own time) that becomes our frame 0, and ``speed`` that time's frames per
+        frame of ours."""
+        start = (self.frames(m.marked_range.start_time) - origin) / speed
         frame = self.whole(start, f"marker {m.name!r}")
-        duration = max(0, self.whole(self.frames(m.marked_range.duration), f"marker {m.name!r}"))
+        duration = max(0, self.whole(self.frames(m.marked_range.duration) / speed,
+                                     f"marker {m.name!r}"))
         if frame < 0:
             self.warnings.append(f"marker {m.name!r} on {where} dropped: it lies before the start")
             return None
         color = (m.color or "red").lower()
         note = getattr(m, "comment", "") or ""
         return Marker(new_id("marker"), frame, m.name or "", color, duration, note)
+
+    def _origin(self, item: otio.core.Item) -> Fraction:
+        sr = item.source_range
+        return self.frames(sr.start_time) if sr is not None else Fraction(0)
 
     # effects ------------------------------------------------------------------------------
     def speed(self, clip: otio.schema.Clip) -> Fraction:
@@ -417,6 +514,30 @@ class _Importer:
                                      f"{clip.name!r} dropped (not supported)")
         return speed
 
+    def nested_speed(self, item: otio.core.Composition, label: str) -> Fraction:
+        """The speed a nested item's time warps give its content (only forward speeds)."""
+        speed = Fraction(1)
+        for fx in item.effects:
+            name = fx.effect_name or fx.name or fx.schema_name()
+            scalar = Fraction(0)
+            if isinstance(fx, otio.schema.LinearTimeWarp):
+                scalar = Fraction(float(fx.time_scalar)).limit_denominator(1000)
+                if scalar > 0:
+                    speed *= scalar
+                    continue
+            why = ("not supported" if not isinstance(fx, otio.schema.LinearTimeWarp) else
+                   "freeze frames of nested items are not supported" if scalar == 0 else
+                   "nested items cannot play in reverse")
+            self.warnings.append(f"effect {name!r} ({fx.schema_name()}) on {label} dropped ({why}; "
+                                 f"its clips play at their own speed)")
+        return speed
+
+    def _unsupported_effects(self, item: otio.core.Composition, where: str) -> None:
+        for fx in item.effects:
+            name = fx.effect_name or fx.name or fx.schema_name()
+            self.warnings.append(f"effect {name!r} ({fx.schema_name()}) on {where} dropped (effects "
+                                 f"on whole tracks are not supported)")
+
     # tracks -------------------------------------------------------------------------------
     def run(self) -> Project:
         tl = self.timeline
@@ -428,18 +549,15 @@ class _Importer:
             self.warnings.append(f"timeline start time {otio.opentime.to_timecode(gst, gst.rate)} "
                                  f"dropped: the sequence starts at 0")
         settings = self.settings()
+        self._unsupported_effects(tl.tracks, "the timeline")
         built: list[tuple[str, str, otio.schema.Track]] = []
-        tracks: list[list[Clip]] = []
-        transitions: list[list[Transition]] = []
-        markers: list[Marker] = []
         counts = {"video": 0, "audio": 0}
         for index, child in enumerate(tl.tracks):
             if not isinstance(child, otio.schema.Track):
                 self.warnings.append(f"{_describe(child)} at the top of the timeline dropped: only "
                                      f"tracks are supported there")
                 continue
-            kind = {otio.schema.TrackKind.Video: "video",
-                    otio.schema.TrackKind.Audio: "audio"}.get(child.kind)
+            kind = _KINDS.get(child.kind)
             if kind is None:
                 self.warnings.append(f"track {child.name or index!r} of kind {child.kind!r} "
                                      f"dropped: only video and audio tracks are supported")
@@ -447,47 +565,66 @@ class _Importer:
             counts[kind] += 1
             name = child.name or f"{'V' if kind == 'video' else 'A'}{counts[kind]}"
             built.append((kind, name, child))
-        # video tracks bottom to top, then audio tracks (Sequence's order)
+        # video tracks bottom to top, then audio tracks (Sequence's order); each top-level
+        # track is followed by the tracks made for the upper layers of its nested stacks, and
+        # layers of the other kind go onto extra tracks after all of that kind
         built.sort(key=lambda b: b[0] != "video")
-        out_tracks: list[Track] = []
-        for ti, (kind, name, track) in enumerate(built):
-            clips, trs, mks = self.track(ti, kind, name, track)
-            tracks.append(clips)
-            transitions.append(trs)
-            markers.extend(mks)
+        groups: list[list[_Lane]] = []
+        extra: dict[str, list[_Lane]] = {"video": [], "audio": []}
+        for kind, name, track in built:
+            lane = _Lane(kind, name, enabled=bool(track.enabled))
+            lanes = [lane]
+            groups.append(lanes)
+            layers = self.track(kind, name, track)
+            for k in ("video", "audio"):
+                of_kind = [x for x in layers if x.kind == k]
+                if k == kind:
+                    _assign_layers(of_kind, lanes, lambda k=k, e=lane.enabled: _Lane(k, "", e))
+                else:
+                    _assign_layers(of_kind, extra[k], lambda k=k: _Lane(k, ""))
         for m in tl.tracks.markers:
-            origin = tl.tracks.source_range.start_time if tl.tracks.source_range else None
-            mk = self.marker(m, origin, "the timeline")
+            mk = self.marker(m, self._origin(tl.tracks), "the timeline")
             if mk is not None:
-                markers.append(mk)
-        assets = self.assets(tracks)
-        for ti, (kind, name, track) in enumerate(built):
-            out_tracks.append(Track(new_id("track"), kind, name, enabled=bool(track.enabled),
-                                    clips=tuple(tracks[ti]), transitions=tuple(transitions[ti])))
+                self.markers.append(mk)
+        fixes: dict[str, tuple[Fraction, str]] = {}
+        assets = self.assets(fixes)
+        ordered = [lane for k in ("video", "audio")
+                   for lane in [x for g in groups if g[0].kind == k for x in g] + extra[k]]
+        out_tracks: list[Track] = []
+        numbers = {"video": 0, "audio": 0}
+        for lane in ordered:
+            numbers[lane.kind] += 1
+            name = lane.name or f"{'V' if lane.kind == 'video' else 'A'}{numbers[lane.kind]} (nested)"
+            clips = sorted((replace(c, source_in=fixes[c.id][0], asset_id=fixes[c.id][1])
+                            for c in lane.clips), key=lambda c: (c.position, c.id))
+            out_tracks.append(Track(new_id("track"), lane.kind, name, enabled=lane.enabled,
+                                    clips=tuple(clips), transitions=tuple(lane.transitions)))
+        min_length = self.min_length(tl, max((t.end for t in out_tracks), default=0))
         if self.rounded:
             self.warnings.append(f"times were rounded to whole frames at "
                                  f"{float(self.fps):g} fps ({len(self.rounded)} values, e.g. "
                                  f"{_name_list(dict.fromkeys(self.rounded), 3)})")
-        markers.sort(key=lambda m: (m.frame, m.name))
-        self._trailing(tl, max((c.end for clips in tracks for c in clips), default=0))
-        project = Project(settings, tuple(assets), Sequence(tuple(out_tracks), tuple(markers)),
+        markers = sorted(self.markers, key=lambda m: (m.frame, m.name))
+        project = Project(settings, tuple(assets),
+                          Sequence(tuple(out_tracks), tuple(markers), min_length=min_length),
                           name=tl.name or "Untitled")
         invariants.check(project)
         return project
 
-    def _trailing(self, tl: otio.schema.Timeline, end: int) -> None:
-        """Warn when the timeline lasts longer than its last clip (our sequences end there)."""
+    def min_length(self, tl: otio.schema.Timeline, end: int) -> int:
+        """The timeline's length when it lasts beyond its last clip (trailing gaps, or
+        transitions at the track edges), else 0."""
         try:
-            length = round(self.frames(tl.duration()))
+            whole = tl.tracks.available_range() if tl.tracks.source_range is not None \
+                else tl.tracks.trimmed_range()
+            length = self.whole(self.frames(whole.duration), "the timeline's duration")
         except Exception:  # noqa: BLE001 - an empty or odd stack has no duration
-            return
-        if length > end:
-            self.warnings.append(f"the timeline's last {length - end} frames hold no clip "
-                                 f"(trailing gaps, or transitions at the track edges) and were "
-                                 f"dropped: a sequence ends with its last clip")
+            return 0
+        return length if length > end else 0
 
-    def track(self, ti: int, kind: str, name: str, track: otio.schema.Track
-              ) -> tuple[list[Clip], list[Transition], list[Marker]]:
+    def track(self, kind: str, name: str, track: otio.schema.Track) -> list[_Layer]:
+        """The layers of a top-level track: its own clips first, then those that nested
+        stacks put above it (and any of the other kind)."""
         record_start = Fraction(0)
         sr = track.source_range
         if sr is not None:
@@ -502,73 +639,146 @@ class _Importer:
             else:
                 self.warnings.append(f"track {name!r}: its trimmed range was ignored (the whole "
                                      f"track was imported)")
-        clips: list[Clip] = []
-        placed: dict[int, Clip] = {}  # index in the OTIO track -> our clip
+        self._unsupported_effects(track, f"track {name!r}")
+        window = _Window(Fraction(0), None, Fraction(0), record_start=record_start)
+        layers = self.items(list(track), kind, window, f"track {name!r}")
+        for m in track.markers:
+            mk = self.marker(m, self._origin(track), f"track {name!r}")
+            if mk is not None:
+                self.markers.append(mk)
+        return layers
+
+    def items(self, items: list[Any], kind: str, window: _Window, where: str) -> list[_Layer]:
+        """Lay out a run of items (a track's children, from content frame 0) through
+        ``window``: the first layer holds the run's own clips, and nested stacks add more."""
+        main = _Layer(kind)
+        layers = [main]
+        placed: dict[int, Clip] = {}  # index in the run -> our clip
         cursor = Fraction(0)
-        items = list(track)
         for i, item in enumerate(items):
             if isinstance(item, otio.schema.Transition):
                 continue
             try:
                 length = self.frames(item.trimmed_range().duration)
             except Exception:  # noqa: BLE001 - OTIO raises its own error types here
-                self.warnings.append(f"{_describe(item)} on track {name!r} dropped: it has no "
-                                     f"duration")
+                self.warnings.append(f"{_describe(item)} on {where} dropped: it has no duration")
                 continue
             start, end = cursor, cursor + length
             cursor = end
             if isinstance(item, otio.schema.Gap):
                 continue
-            if not isinstance(item, otio.schema.Clip):
-                self.warnings.append(f"nested {_describe(item)} on track {name!r} replaced by a "
-                                     f"gap of {float(length):g} frames (nested timelines are not "
-                                     f"supported)")
-                continue
-            position = self.whole(start, item.name)
-            duration = self.whole(end, item.name) - position
-            if duration < 1:
-                self.warnings.append(f"clip {item.name!r} on track {name!r} dropped: shorter than "
-                                     f"one frame at {float(self.fps):g} fps")
-                continue
-            media = self.media_for(item)
-            for comment in _edl_comments(item)[2]:
-                self.warnings.append(f"EDL comment {comment!r} on clip {item.name!r} not imported")
-            media.kinds.add(kind)
-            speed = self.speed(item)
-            source = item.trimmed_range()
-            media.uses.append(_MediaUse((ti, len(clips)), self.frames(source.start_time),
-                                        duration, speed))
-            clip_markers = []
-            for m in item.markers:
-                if "cmx_3600" in m.metadata:
-                    # EDL locators (* LOC:) carry record timecode, not source time
-                    origin = _rt_exact(record_start + position, self.fps)
-                else:
-                    origin = source.start_time
-                mk = self.marker(m, origin, f"clip {item.name!r}")
-                if mk is not None:
-                    clip_markers.append(mk)
-            clip = Clip(new_id("clip"), media.asset_id, position, duration, speed=speed,
-                        name=item.name or media.name, enabled=bool(item.enabled),
-                        markers=tuple(clip_markers))
-            clips.append(clip)
-            placed[i] = clip
-        transitions = self.transitions(name, kind, items, placed)
-        markers = []
-        for m in track.markers:
-            origin = track.source_range.start_time if track.source_range else None
-            mk = self.marker(m, origin, f"track {name!r}")
-            if mk is not None:
-                markers.append(mk)
-        return clips, transitions, markers
+            lo, hi = window.visible(start, end)
+            if isinstance(item, otio.schema.Clip):
+                if lo >= hi and start < end:
+                    self.warnings.append(f"clip {item.name!r} on {where} dropped: it lies outside "
+                                         f"the range the nested item shows")
+                    continue
+                clip = self.clip(item, kind, start, end, lo, hi, window, where)
+                if clip is not None:
+                    main.clips.append(clip)
+                    placed[i] = clip
+            elif isinstance(item, otio.core.Composition):
+                _merge_layers(layers, self.nested(item, kind, start, lo, hi, window, where))
+            else:
+                self.warnings.append(f"{_describe(item)} on {where} replaced by a gap of "
+                                     f"{float(length):g} frames (not supported)")
+        main.transitions.extend(self.transitions(where, kind, items, placed, window.speed))
+        return layers
 
-    def transitions(self, track_name: str, track_kind: str, items: list[Any],
-                    placed: dict[int, Clip]) -> list[Transition]:
+    def clip(self, item: otio.schema.Clip, kind: str, start: Fraction, end: Fraction,
+             lo: Fraction, hi: Fraction, window: _Window, where: str) -> Clip | None:
+        """Our clip of the part [lo, hi) of an OTIO clip at [start, end) of its run."""
+        position = self.whole(window.to_seq(lo), item.name)
+        duration = self.whole(window.to_seq(hi), item.name) - position
+        if duration < 1:
+            self.warnings.append(f"clip {item.name!r} on {where} dropped: shorter than one frame "
+                                 f"at {float(self.fps):g} fps")
+            return None
+        media = self.media_for(item)
+        for comment in _edl_comments(item)[2]:
+            self.warnings.append(f"EDL comment {comment!r} on clip {item.name!r} not imported")
+        media.kinds.add(kind)
+        own = self.speed(item)
+        # media frames cut off by the window: at the clip's start, or its end when reversed
+        cut = (lo - start if own > 0 else end - hi) * abs(own)
+        source_start = self.frames(item.trimmed_range().start_time) + cut
+        clip_id = new_id("clip")
+        media.uses.append(_MediaUse(clip_id, item.name, source_start, duration, own * window.speed))
+        clip_markers = []
+        for m in item.markers:
+            if "cmx_3600" in m.metadata:
+                # EDL locators (* LOC:) carry record timecode, not source time
+                origin = window.record_start + position
+            else:
+                origin = source_start
+            mk = self.marker(m, origin, f"clip {item.name!r}")
+            if mk is not None:
+                clip_markers.append(mk)
+        return Clip(clip_id, media.asset_id, position, duration, speed=own * window.speed,
+                    name=item.name or media.name, enabled=bool(item.enabled) and window.enabled,
+                    markers=tuple(clip_markers))
+
+    def nested(self, item: otio.core.Composition, kind: str, start: Fraction, lo: Fraction,
+               hi: Fraction, window: _Window, where: str, *, layer_of: str = "") -> list[_Layer]:
+        """Flatten a nested track or stack whose visible part is [lo, hi) of [start, ...).
+
+        A track is a run of items placed inline; a stack's children are layers, bottom one
+        first. ``layer_of`` names the stack a track belongs to (no warning of its own then).
+        """
+        label = _describe(item)
+        if not layer_of:
+            self.warnings.append(f"nested {label} on {where} flattened onto the sequence's tracks "
+                                 f"(the nesting itself is not kept)")
+        inner_where = f"{label} in {layer_of}" if layer_of else f"nested {label}"
+        if lo >= hi:
+            names = [c.name for c in item.find_clips()]
+            if names:
+                self.warnings.append(f"clips {_name_list(names)} of {inner_where} dropped: they "
+                                     f"lie outside the range shown of it")
+            return []
+        speed = self.nested_speed(item, inner_where)
+        origin = self._origin(item)
+        inner_lo, inner_hi = origin + (lo - start) * speed, origin + (hi - start) * speed
+        inner = _Window(inner_lo, inner_hi, window.to_seq(lo),
+                        window.speed * speed, window.enabled and bool(item.enabled))
+        for m in item.markers:  # in the item's own time: onto the sequence
+            t = self.frames(m.marked_range.start_time)
+            if not inner_lo <= t < inner_hi:
+                self.warnings.append(f"marker {m.name!r} on {inner_where} dropped: it lies outside "
+                                     f"the range the item shows")
+                continue
+            mk = self.marker(m, inner_lo - inner.base * inner.speed, inner_where, inner.speed)
+            if mk is not None:
+                self.markers.append(mk)
+        if isinstance(item, otio.schema.Track):
+            return self.items(list(item), _KINDS.get(item.kind, kind), inner, inner_where)
+        layers: list[_Layer] = []
+        for child in item:
+            if isinstance(child, otio.schema.Track):
+                try:
+                    length = self.frames(child.trimmed_range().duration)
+                except Exception:  # noqa: BLE001 - OTIO raises its own error types here
+                    names = [c.name for c in child.find_clips()]
+                    self.warnings.append(f"{_describe(child)} in {inner_where} dropped: it has no "
+                                         f"duration" + (f" (clips {_name_list(names)})" if names else ""))
+                    continue
+                c_lo, c_hi = inner.visible(Fraction(0), length)
+                layers.extend(self.nested(child, _KINDS.get(child.kind, kind), Fraction(0),
+                                          c_lo, c_hi, inner, inner_where, layer_of=inner_where))
+            elif isinstance(child, otio.schema.Transition):
+                self.warnings.append(f"transition {child.name!r} in {inner_where} dropped: it is "
+                                     f"not on a track")
+            else:
+                layers.extend(self.items([child], kind, inner, inner_where))
+        return layers
+
+    def transitions(self, where: str, track_kind: str, items: list[Any],
+                    placed: dict[int, Clip], speed: Fraction = Fraction(1)) -> list[Transition]:
         out: list[Transition] = []
         for i, item in enumerate(items):
             if not isinstance(item, otio.schema.Transition):
                 continue
-            label = f"transition {item.name or item.transition_type!r} on track {track_name!r}"
+            label = f"transition {item.name or item.transition_type!r} on {where}"
             a, b = placed.get(i - 1), placed.get(i + 1)
             if a is None or b is None or a.end != b.position:
                 if i == 0 or i == len(items) - 1:
@@ -580,8 +790,8 @@ class _Importer:
             if item.transition_type != otio.schema.TransitionTypes.SMPTE_Dissolve:
                 self.warnings.append(f"{label}: type {item.transition_type!r} imported as a "
                                      f"dissolve")
-            before = max(0, self.whole(self.frames(item.in_offset), label))
-            after = max(0, self.whole(self.frames(item.out_offset), label))
+            before = max(0, self.whole(self.frames(item.in_offset) / speed, label))
+            after = max(0, self.whole(self.frames(item.out_offset) / speed, label))
             limit = min(a.duration, b.duration)
             if before + after > limit:
                 total = before + after
@@ -747,9 +957,27 @@ def project_to_otio(project: Project, warnings: list[str] | None = None) -> otio
             cursor = clip.end
             previous = clip
         tl.tracks.append(ot)
+    _trailing_gap(project, tl, rate, warnings)
     for m in project.sequence.markers:
         tl.tracks.markers.append(_otio_marker(m, 0, rate))
     return tl
+
+
+def _trailing_gap(project: Project, tl: otio.schema.Timeline, rate: float,
+                  warnings: list[str] | None) -> None:
+    """Make the timeline last ``min_length`` frames: a trailing gap on the first video track
+    (the first track when there is no video track)."""
+    seq = project.sequence
+    if seq.min_length <= seq.content_end:
+        return
+    if not seq.tracks:
+        if warnings is not None:
+            warnings.append(f"the sequence's {seq.min_length} empty frames not exported: the "
+                            f"sequence has no track to hold them")
+        return
+    index = next((i for i, t in enumerate(seq.tracks) if t.kind == "video"), 0)
+    tl.tracks[index].append(otio.schema.Gap(
+        source_range=_tr(0, seq.min_length - seq.tracks[index].end, rate)))
 
 
 def _otio_clip(project: Project, clip: Clip, rate: float, warnings: list[str] | None
@@ -872,6 +1100,10 @@ def write_timeline(project: Project, path: str | os.PathLike[str]) -> list[str]:
         if sped:
             warnings.append(f"FCP XML export does not carry speed changes: clips "
                             f"{_name_list(sped)} are written at normal speed")
+    seq = project.sequence
+    if adapter != "otio_json" and seq.min_length > seq.content_end and seq.tracks:
+        warnings.append(f"the sequence's last {seq.min_length - seq.content_end} frames hold no "
+                        f"clip and are not written: a {fmt} timeline ends with its last clip")
     warnings = _export_warnings(project) + warnings
     try:
         text = otio.adapters.write_to_string(tl, adapter_name=adapter)

@@ -40,6 +40,9 @@ def problems(project: Project) -> list[str]:
         if t.kind not in TRACK_KINDS:
             out.append(f"track {t.name}: unknown kind {t.kind!r}")
         out.extend(_track_problems(project, t, clip_ids))
+    min_length = project.sequence.min_length
+    if not _is_int(min_length) or min_length < 0:
+        out.append(f"sequence min_length {min_length!r} is not a non-negative integer")
     for m in project.sequence.markers:
         if not _is_int(m.frame) or m.frame < 0 or not _is_int(m.duration) or m.duration < 0:
             out.append(f"marker {m.name!r}: frame/duration must be non-negative integers")

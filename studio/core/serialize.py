@@ -71,20 +71,23 @@ def project_to_dict(project: Project, base: Path | str | None = None) -> dict[st
     """The ``"project"`` object of a project file; paths relative to ``base`` when given."""
     b = Path(base) if base is not None else None
     s = project.settings
+    sequence: dict[str, Any] = {
+        "tracks": [{
+            "id": t.id, "kind": t.kind, "name": t.name, "enabled": t.enabled, "locked": t.locked,
+            "muted": t.muted, "solo": t.solo, "height": t.height,
+            "clips": [_clip_out(c) for c in t.clips],
+            "transitions": [asdict(tr) for tr in t.transitions],
+        } for t in project.sequence.tracks],
+        "markers": [_marker_out(m) for m in project.sequence.markers],
+    }
+    if project.sequence.min_length:  # written only when set: older files stay byte-identical
+        sequence["min_length"] = project.sequence.min_length
     return {
         "name": project.name,
         "settings": {"width": s.width, "height": s.height, "fps": f"{s.fps.numerator}/{s.fps.denominator}",
                      "sample_rate": s.sample_rate, "channel_layout": s.channel_layout},
         "assets": [_asset_out(a, b) for a in project.assets],
-        "sequence": {
-            "tracks": [{
-                "id": t.id, "kind": t.kind, "name": t.name, "enabled": t.enabled, "locked": t.locked,
-                "muted": t.muted, "solo": t.solo, "height": t.height,
-                "clips": [_clip_out(c) for c in t.clips],
-                "transitions": [asdict(tr) for tr in t.transitions],
-            } for t in project.sequence.tracks],
-            "markers": [_marker_out(m) for m in project.sequence.markers],
-        },
+        "sequence": sequence,
     }
 
 
@@ -275,5 +278,10 @@ def project_from_dict(data: Any, base: Path | str | None = None, where: str = "p
             height=t.int("height", 60), clips=tuple(sorted((_clip_in(c) for c in t.objects("clips", [])),
                                                            key=lambda c: (c.position, c.id))),
             transitions=transitions))
-    seq = Sequence(tracks=tuple(tracks), markers=tuple(_marker_in(m) for m in q.objects("markers", [])))
+    min_length = q.int("min_length", 0)
+    if min_length < 0:
+        raise ProjectFileError(f"field {q._where('min_length')}: expected a number of frames of 0 or more, "
+                               f"got {min_length}")
+    seq = Sequence(tracks=tuple(tracks), markers=tuple(_marker_in(m) for m in q.objects("markers", [])),
+                   min_length=min_length)
     return Project(settings=settings, assets=assets, sequence=seq, name=r.str("name", "Untitled"))

@@ -176,11 +176,18 @@ class Sequence:
 
     tracks: tuple[Track, ...] = ()
     markers: tuple[Marker, ...] = ()
+    #: The sequence lasts at least this many frames (e.g. an imported timeline's trailing gap).
+    min_length: int = 0
+
+    @property
+    def content_end(self) -> int:
+        """Frames up to the end of the last clip on any track."""
+        return max((t.end for t in self.tracks), default=0)
 
     @property
     def duration(self) -> int:
-        """Frames up to the end of the last clip on any track."""
-        return max((t.end for t in self.tracks), default=0)
+        """Frames up to the end of the last clip on any track, or ``min_length`` if longer."""
+        return max(self.content_end, self.min_length)
 
     def tracks_of(self, kind: str) -> tuple[Track, ...]:
         return tuple(t for t in self.tracks if t.kind == kind)

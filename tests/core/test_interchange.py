@@ -4,6 +4,7 @@ files from OpenTimelineIO and its adapters, warnings for dropped features, bad i
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -231,14 +232,16 @@ def _otio_read(path: Path) -> otio.schema.Timeline:
     return result
 
 
-def _content_end(tl: otio.schema.Timeline) -> float:
-    """Seconds to the end of the last clip directly on a track (where our sequences end)."""
-    end = 0.0
-    for track in tl.tracks:
-        for i, item in enumerate(track):
-            if isinstance(item, otio.schema.Clip):
-                end = max(end, track.range_of_child_at_index(i).end_time_exclusive().to_seconds())
-    return end
+def _speed_of(item: otio.core.Item) -> float:
+    """The speed OTIO's time warps give a clip: its own and those of the items around it."""
+    speed = 1.0
+    while item is not None:
+        for fx in getattr(item, "effects", ()):
+            if isinstance(fx, otio.schema.LinearTimeWarp) and fx.time_scalar != 0 and \
+                    (fx.time_scalar > 0 or isinstance(item, otio.schema.Clip)):
+                speed *= fx.time_scalar
+        item = item.parent()
+    return speed
 
 
 @pytest.mark.parametrize("path", SAMPLES, ids=[p.name for p in SAMPLES])
@@ -251,36 +254,34 @@ def test_real_sample_file(path: Path, tmp_path: Path) -> None:
         return
     project, warnings = read_timeline(path)
     invariants.check(project)
+    # the same tracks, clips and duration as OpenTimelineIO reads
     tracks = [t for t in tl.tracks if isinstance(t, otio.schema.Track)]
     for kind, otio_kind in (("video", "Video"), ("audio", "Audio")):
         assert len(project.sequence.tracks_of(kind)) == sum(t.kind == otio_kind for t in tracks)
-    # clips: every clip directly on a track; clips inside nested stacks/tracks are replaced
-    # by a gap of the same length, and a warning names the nested item
-    direct = sum(isinstance(i, otio.schema.Clip) for t in tracks for i in t)
-    assert sum(len(t.clips) for t in project.sequence.tracks) == direct
-    nested = [i for t in tracks for i in t if isinstance(i, otio.core.Composition)]
-    for item in nested:
-        assert any("nested" in w and repr(item.name) in w for w in warnings)
-    if len(list(tl.find_clips())) != direct:
-        assert nested
-    # effects that we cannot carry are named (LinearTimeWarp becomes the clip's speed)
-    for clip in (i for t in tracks for i in t if isinstance(i, otio.schema.Clip)):
-        for fx in clip.effects:
-            if type(fx) is not otio.schema.LinearTimeWarp:
-                label = fx.effect_name or fx.name
-                assert any(label in w and clip.name in w for w in warnings), (label, warnings)
-    if nested or any(c.effects for c in tl.find_clips()):
-        assert warnings
-    # duration: the same as OTIO's within a frame, unless the timeline ends in empty space
-    # (trailing gaps / transitions at a track edge), which a sequence cannot hold: then it is
-    # the end of the last clip, and a warning says so
+    clips = list(tl.find_clips())  # nested clips included: they are flattened onto the tracks
+    assert sum(len(t.clips) for t in project.sequence.tracks) == len(clips)
     frame = 1 / float(project.fps)
-    ours = float(project.duration_seconds)
     theirs = tl.duration().to_seconds() if tracks else 0.0
-    if abs(ours - theirs) > frame:
-        assert abs(ours - _content_end(tl)) <= frame
-        assert any("hold no clip" in w for w in warnings)
-    # exporting back to the same format works and re-reads with the same counts
+    assert float(project.duration_seconds) == pytest.approx(theirs, abs=frame)
+    # every clip's speed is its time warps' and those of the nested items around it
+    ours = sorted((c.name, round(float(c.speed), 3)) for _t, c in project.all_clips())
+    assert ours == sorted((c.name, round(_speed_of(c), 3)) for c in clips)
+    # the nesting itself is lost: a warning names every nested item
+    nested = [i for i in tl.find_children(descended_from_type=otio.core.Composition)
+              if isinstance(i.parent(), otio.schema.Track)]
+    for item in nested:
+        assert any("nested" in w and repr(item.name) in w for w in warnings), (item.name, warnings)
+    # effects that we cannot carry as speed are named with the item they were on
+    for item in tl.find_children():
+        for fx in getattr(item, "effects", ()):
+            if type(fx) is otio.schema.LinearTimeWarp and fx.time_scalar != 0 and \
+                    (fx.time_scalar > 0 or isinstance(item, otio.schema.Clip)):
+                continue
+            label = fx.effect_name or fx.name
+            assert any(label in w and item.name in w for w in warnings), (label, warnings)
+    if nested or any(c.effects for c in clips):
+        assert warnings
+    # exporting back to the same format works: OTIO and we re-read the same counts and length
     out = tmp_path / f"again{path.suffix}"
     write_timeline(project, out)
     again, _ = read_timeline(out)
@@ -288,6 +289,9 @@ def test_real_sample_file(path: Path, tmp_path: Path) -> None:
     assert [(t.kind, len(t.clips)) for t in again.sequence.tracks] == \
         [(t.kind, len(t.clips)) for t in project.sequence.tracks]
     assert again.sequence.duration == project.sequence.duration
+    exported = _otio_read(out)
+    assert len(list(exported.find_clips())) == len(clips)
+    assert (exported.duration().to_seconds() if tracks else 0.0) == pytest.approx(theirs, abs=frame)
 
 
 def test_samples_are_present() -> None:
@@ -330,7 +334,7 @@ def test_dropped_features_are_named_in_warnings() -> None:
     project, warnings = project_from_otio(tl, ".")
     invariants.check(project)
     text = "\n".join(warnings)
-    assert "Inner Comp" in text and "nested" in text
+    assert "nested Stack 'Inner Comp'" in text and "flattened" in text
     assert "FreezeFrame" in text and "frozen" in text
     assert "SMPTE_Wipe" in text and "wipe one" in text
     assert "image sequence" in text and "frames" in text
@@ -338,10 +342,168 @@ def test_dropped_features_are_named_in_warnings() -> None:
     assert float(project.duration_seconds) == pytest.approx(tl.duration().to_seconds())
     (v1,) = project.sequence.tracks
     assert [(c.name, c.position, c.duration) for c in v1.clips] == \
-        [("first", 0, 30), ("frozen", 50, 12), ("last", 62, 24), ("frames", 86, 8)]
+        [("first", 0, 30), ("deep", 30, 20), ("frozen", 50, 12), ("last", 62, 24), ("frames", 86, 8)]
     seq = project.asset(v1.clips[-1].asset_id)
     assert seq is not None and seq.path == "/shots/sh010.%04d.exr" and seq.kind == "video"
     assert transition_rows(v1) == [("frozen", "last", 3, 3, "dissolve")]
+
+
+def _rt(frames: int) -> otio.opentime.RationalTime:
+    return otio.opentime.RationalTime(frames, 24)
+
+
+def _range(start: int, frames: int) -> otio.opentime.TimeRange:
+    return otio.opentime.TimeRange(_rt(start), _rt(frames))
+
+
+def _rows(track: Track) -> list[tuple]:
+    return [(c.name, c.position, c.duration, c.source_in, c.speed) for c in track.clips]
+
+
+def test_nested_example_is_flattened() -> None:
+    project, warnings = read_timeline(DATA / "nested_example.otio")
+    (v1,) = project.sequence.tracks
+    # the 29 frames of 'Nested Stack 2' play its 24-frame clip at 47/55 speed (28 frames and
+    # a frame of gap); 'Clip Inside A Stack 1' is cut to the 31 frames its stack shows
+    assert _rows(v1) == [
+        ("Normal Clip 1", 0, 238, 135, 1), ("Clip Inside A Stack 1", 238, 31, 373, 1),
+        ("Normal Clip 2", 269, 33, 101, 1), ("Clip Inside A Stack 2", 302, 28, 429, Fraction(47, 55)),
+        ("Normal Clip 3", 331, 63, 179, 1), ("Clip Inside A Track", 394, 1, 471, 1),
+        ("Normal Clip 4", 398, 238, 135, 1)]
+    assert project.sequence.min_length == 0 and project.sequence.duration == 636
+    flattened = [w for w in warnings if "flattened" in w]
+    assert len(flattened) == 3
+    assert any("FreezeFrame" in w and "'Nested Track'" in w for w in warnings)
+    assert not any("LinearTimeWarp" in w for w in warnings)  # applied as speed
+
+
+def test_nested_stack_layers_go_onto_tracks_above_their_track() -> None:
+    def stack(name: str, *layers: otio.schema.Track) -> otio.schema.Stack:
+        out = otio.schema.Stack(name=name, source_range=_range(10, 30))
+        for layer in layers:
+            out.append(layer)
+        return out
+
+    def track(name: str, kind: str, *items: otio.core.Item) -> otio.schema.Track:
+        out = otio.schema.Track(name=name, kind=kind)
+        for item in items:
+            out.append(item)
+        return out
+
+    video, audio = otio.schema.TrackKind.Video, otio.schema.TrackKind.Audio
+    comp = stack("Comp", track("low", video, _clip("l1", 20, 100), _clip("l2", 20, 200)),
+                 track("high", video, otio.schema.Gap(duration=_rt(15)), _clip("h1", 30, 300)),
+                 track("sound", audio, _clip("s1", 40, 400)))
+    comp.markers.append(otio.schema.Marker(name="inside", marked_range=_range(15, 0)))
+    comp.markers.append(otio.schema.Marker(name="hidden", marked_range=_range(2, 0)))
+    v1 = track("V1", video, _clip("a", 24), comp, _clip("b", 12))
+    # a second stack on the track above, at the same time: its sound needs another track
+    other = stack("Other", track("pic", video, _clip("p1", 40)), track("fx", audio, _clip("s2", 40)))
+    v2 = track("Top", video, otio.schema.Gap(duration=_rt(20)), other)
+    music = track("Music", audio, _clip("m", 60))
+    tl = otio.schema.Timeline(name="Nested")
+    tl.tracks.extend([v1, v2, music])
+    project, warnings = project_from_otio(tl)
+    invariants.check(project)
+    assert [(t.kind, t.name) for t in project.sequence.tracks] == [
+        ("video", "V1"), ("video", "V2 (nested)"), ("video", "Top"),
+        ("audio", "Music"), ("audio", "A2 (nested)"), ("audio", "A3 (nested)")]
+    tv1, tv2, top, tmusic, ta2, ta3 = project.sequence.tracks
+    # the stack shows frames 10-40 of its layers, from frame 24 of the sequence
+    assert _rows(tv1) == [("a", 0, 24, 0, 1), ("l1", 24, 10, 110, 1), ("l2", 34, 20, 200, 1),
+                          ("b", 54, 12, 0, 1)]
+    assert _rows(tv2) == [("h1", 29, 25, 300, 1)]
+    assert _rows(top) == [("p1", 20, 30, 10, 1)]
+    assert _rows(tmusic) == [("m", 0, 60, 0, 1)]
+    assert _rows(ta2) == [("s1", 24, 30, 410, 1)]
+    assert _rows(ta3) == [("s2", 20, 30, 10, 1)]  # A2 is taken from 24 to 54
+    assert project.sequence.duration == 66
+    assert [(m.name, m.frame) for m in project.sequence.markers] == [("inside", 29)]
+    text = "\n".join(warnings)
+    assert "nested Stack 'Comp' on track 'V1' flattened" in text
+    assert "nested Stack 'Other' on track 'Top' flattened" in text
+    assert "'hidden'" in text and "outside" in text
+
+
+def test_nested_track_window_speed_and_enabled() -> None:
+    warped = otio.schema.Track(name="Warped", source_range=_range(0, 10))
+    warped.extend([_clip("w1", 10, 50), _clip("w2", 10, 60)])
+    warped.effects.append(otio.schema.LinearTimeWarp(time_scalar=2))
+    window = otio.schema.Track(name="Window", source_range=_range(30, 10))
+    window.extend([_clip("gone", 20), _clip("kept", 30, 100), _clip("after", 5)])
+    window.enabled = False
+    odd = otio.schema.Track(name="Odd")
+    odd.append(_clip("plain", 6))
+    odd.effects.append(otio.schema.Effect(name="Glow", effect_name="Glow"))
+    main = otio.schema.Track(name="V1")
+    main.extend([warped, window, odd])
+    tl = otio.schema.Timeline(name="Inline")
+    tl.tracks.append(main)
+    project, warnings = project_from_otio(tl)
+    invariants.check(project)
+    (v1,) = project.sequence.tracks
+    # 10 frames at speed 2 show both 10-frame clips; the window shows frames 30-40 of 'kept'
+    assert _rows(v1) == [("w1", 0, 5, 50, 2), ("w2", 5, 5, 60, 2), ("kept", 10, 10, 110, 1),
+                         ("plain", 20, 6, 0, 1)]
+    assert [c.enabled for c in v1.clips] == [True, True, False, True]
+    assert project.sequence.duration == round(tl.duration().value) == 26
+    text = "\n".join(warnings)
+    assert "clip 'gone' on nested Track 'Window' dropped" in text
+    assert "clip 'after' on nested Track 'Window' dropped" in text
+    assert "'Glow'" in text and "'Odd'" in text
+    assert all(f"nested Track {n!r}" in text for n in ("Warped", "Window", "Odd"))
+
+
+def test_nested_transitions_and_items_outside_the_range() -> None:
+    warped = otio.schema.Track(name="Warped")
+    warped.extend([_clip("t1", 20, 40), otio.schema.Transition(
+        name="mix", in_offset=_rt(4), out_offset=_rt(4)), _clip("t2", 20, 40)])
+    warped.effects.append(otio.schema.LinearTimeWarp(time_scalar=2))
+    deep = otio.schema.Stack(name="Deep")
+    deep_track = otio.schema.Track()
+    deep_track.append(_clip("y", 5))
+    deep.append(deep_track)
+    outer = otio.schema.Track(name="Outer", source_range=_range(0, 10))
+    outer.extend([_clip("x", 10), deep])
+    main = otio.schema.Track(name="V1")
+    main.extend([warped, outer])
+    main.effects.append(otio.schema.Effect(name="Tint", effect_name="Tint"))
+    tl = otio.schema.Timeline(name="Deep")
+    tl.tracks.append(main)
+    project, warnings = project_from_otio(tl)
+    invariants.check(project)
+    (v1,) = project.sequence.tracks
+    # 'Warped' lasts its 40 frames (OTIO times ignore effects) and plays them in the first 20
+    assert _rows(v1) == [("t1", 0, 10, 40, 2), ("t2", 10, 10, 40, 2), ("x", 40, 10, 0, 1)]
+    assert transition_rows(v1) == [("t1", "t2", 2, 2, "dissolve")]
+    assert project.sequence.duration == round(tl.duration().value) == 50
+    text = "\n".join(warnings)
+    assert "nested Stack 'Deep' on nested Track 'Outer' flattened" in text
+    assert "clips 'y' of nested Stack 'Deep' dropped" in text
+    assert "'Tint'" in text and "track 'V1'" in text
+
+
+def test_trailing_empty_space_is_kept_and_exported(tmp_path: Path) -> None:
+    project = build_project(tmp_path)
+    end = project.sequence.content_end
+    longer = replace(project, sequence=replace(project.sequence, min_length=end + 30))
+    invariants.check(longer)
+    tl = project_to_otio(longer)
+    assert round(tl.duration().value) == end + 30
+    assert isinstance(tl.tracks[0][-1], otio.schema.Gap)  # on the first video track
+    assert [round(t.duration().value) for t in tl.tracks] == [end + 30, 54, 200]
+    out = tmp_path / "long.otio"
+    write_timeline(longer, out)
+    back, warnings = read_timeline(out)
+    assert back.sequence.min_length == end + 30 and back.sequence.duration == end + 30
+    assert not any("frames" in w and "hold no clip" in w for w in warnings)
+    # a timeline that ends with its last clip keeps min_length 0
+    write_timeline(project, tmp_path / "cut.otio")
+    again, _ = read_timeline(tmp_path / "cut.otio")
+    assert again.sequence.min_length == 0 and again.sequence.duration == end
+    for ext in ("xml", "edl"):  # these formats end with the last clip: a warning says so
+        written = write_timeline(longer, tmp_path / f"long.{ext}")
+        assert any("last 30 frames hold no clip" in w for w in written)
 
 
 def test_edge_transitions_offline_and_generator_media() -> None:

@@ -205,3 +205,26 @@ def test_relink_finds_moved_and_renamed_media_by_fingerprint(tmp_path):
     assert missing_assets(h.project) == []
     h.undo()
     assert missing_assets(h.project) == ["a", "b"]
+
+
+def test_sequence_min_length_survives_a_round_trip(tmp_path):
+    project = project_with_media(tmp_path)
+    end = project.sequence.duration
+    assert project.sequence.min_length == 0
+    path = tmp_path / "p.studio"
+    projectfile.save_project(project, path)
+    assert "min_length" not in json.loads(path.read_text())["project"]["sequence"]  # only when set
+    longer = replace(project, sequence=replace(project.sequence, min_length=end + 48))
+    assert longer.sequence.duration == end + 48 and longer.sequence.content_end == end
+    projectfile.save_project(longer, path)
+    doc = json.loads(path.read_text())
+    assert doc["project"]["sequence"]["min_length"] == end + 48
+    loaded = projectfile.load_project(path)
+    assert loaded.sequence.min_length == end + 48 and loaded.sequence.duration == end + 48
+    assert project_to_dict(loaded) == project_to_dict(longer)
+    for bad, message in ((-1, r"min_length: expected a number of frames of 0 or more"),
+                         ("long", r"min_length: expected a whole number")):
+        doc["project"]["sequence"]["min_length"] = bad
+        path.write_text(json.dumps(doc))
+        with pytest.raises(ProjectFileError, match=message):
+            projectfile.load_project(path)
