@@ -14,7 +14,7 @@ from studio.core.errors import StudioError
 from .errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, UsageError
 
 #: Commands of the contract that later work adds; named so they are not taken for a project.
-PLANNED = ("render", "generate", "conform", "foley", "models")
+PLANNED = ("generate", "conform", "foley", "models")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -50,6 +50,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("project")
     p.add_argument("-o", "--output", required=True, metavar="FILE")
 
+    p = sub.add_parser("render", help="export a project to a video or audio file")
+    p.add_argument("project")
+    p.add_argument("-o", "--output", required=True, metavar="OUT")
+    p.add_argument("--preset", default="4K60 H.264", metavar="NAME",
+                   help="export preset: name, slug (4k60-h264) or a .json file (default: 4K60 H.264)")
+    p.add_argument("--vcodec", metavar="C", help="video encoder instead of the preset's (e.g. libx265)")
+    p.add_argument("--crf", type=int, metavar="N", help="constant rate factor (quality; lower is better)")
+    p.add_argument("--speed", metavar="P", help="x264/x265 preset: ultrafast ... medium ... veryslow")
+    p.add_argument("--range", metavar="A-B", help="render only from A to B (seconds or timecode each)")
+    p.add_argument("--normalize", type=float, metavar="LUFS", help="normalise loudness to LUFS (e.g. -14)")
+
     p = sub.add_parser("demo", help="create a demo project with synthetic media")
     p.add_argument("-o", "--output", default="shotline-demo", metavar="DIR")
     return parser
@@ -71,6 +82,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "export-otio":
         from .interchange_cmds import cmd_export_otio
         return cmd_export_otio(args)
+    if args.command == "render":
+        from .render_cmd import cmd_render
+        return cmd_render(args)
     if args.command == "demo":
         from .demo_cmd import cmd_demo
         return cmd_demo(args)
