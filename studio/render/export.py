@@ -35,6 +35,7 @@ from studio.jobs.context import Cancelled, JobContext
 from studio.media.probe import ProbeResult
 
 from .encode import Encoder, conform_frame
+from .export_audio import MEASURE_SHARE, AudioReader, measure, normalising_gain, with_gain
 from .presets import Preset
 from .verify import Expected, VerificationError, verify_output
 
@@ -45,16 +46,10 @@ AudioSource = Callable[[int, int], np.ndarray]
 
 #: Frames the producer may run ahead of the encoder (each 4K yuv420p frame is ~12 MB).
 QUEUE_FRAMES = 8
-#: Audio is pulled from the mixer in blocks of at least this many samples.
-AUDIO_BLOCK = 8192
 #: How often (seconds) the encoder thread wakes while waiting, to notice a cancel.
 POLL = 0.05
 #: Progress updates at most this often (seconds).
 PROGRESS_INTERVAL = 0.1
-#: Share of the progress bar taken by the loudness measuring pass.
-MEASURE_SHARE = 0.1
-#: Normalisation never lifts the sample peak above this (dBFS); there is no limiter.
-PEAK_CEILING_DB = -1.0
 
 
 class RenderError(StudioError):
@@ -138,7 +133,7 @@ def _default_sources(project: Project, preset: Preset, need_video: bool, need_au
     loads (and runs with explicit sources) without them. Returns ``(video, audio, close)``."""
     from studio.media.source_pool import SourcePool
 
-    pool = SourcePool()
+    pool = SourcePool(cache_bytes=0)  # export reads in order: a frame cache only costs copies
     video = audio = None
     try:
         if need_video:
@@ -159,140 +154,6 @@ def _default_sources(project: Project, preset: Preset, need_video: bool, need_au
     return video, audio, pool.close
 
 
-# --------------------------------------------------------------------------- audio reading
-class _AudioReader:
-    """Reads the audio source in blocks of at least ``AUDIO_BLOCK``; silence past the range."""
-
-    def __init__(self, source: AudioSource, start: int, available: int, channels: int):
-        self._source, self._start, self._available, self._channels = source, start, available, channels
-        self._buffer = np.zeros((channels, 0), np.float32)
-        self._fetched = 0  # samples read from the source so far (relative to start)
-        self._pos = 0  # samples handed out so far
-
-    def _fetch(self, upto: int) -> None:
-        parts = [self._buffer]
-        while self._fetched < upto:
-            count = max(AUDIO_BLOCK, upto - self._fetched)
-            inside = max(0, min(count, self._available - self._fetched))
-            if inside:
-                block = self._checked(self._source(self._start + self._fetched, inside), inside)
-            else:
-                block = np.zeros((self._channels, count), np.float32)
-            parts.append(block)
-            self._fetched += block.shape[1]
-        self._buffer = np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
-
-    def _checked(self, block, count: int) -> np.ndarray:
-        block = np.asarray(block, dtype=np.float32)
-        if block.ndim == 1 and self._channels == 1:
-            block = block[None, :]
-        if block.shape != (self._channels, count):
-            raise RenderError(f"the audio source returned {block.shape} samples, expected {(self._channels, count)}")
-        return block
-
-    def read_until(self, upto: int) -> np.ndarray:
-        """Samples ``[pos, upto)`` relative to the range start."""
-        if upto <= self._pos:
-            return np.zeros((self._channels, 0), np.float32)
-        self._fetch(upto)
-        n = upto - self._pos
-        out, self._buffer = self._buffer[:, :n], self._buffer[:, n:]
-        self._pos = upto
-        return out
-
-
-# --------------------------------------------------------------------------- loudness (pass 1)
-class LoudnessMeter:
-    """Streaming ITU-R BS.1770 integrated loudness (K-weighting, 400 ms blocks, gating).
-
-    Memory stays small for any length: only per-100 ms energies are kept. The K-weighting
-    filters are pyloudnorm's. A hook: ``studio.render.loudness`` may supersede it.
-    """
-
-    def __init__(self, sample_rate: int, channels: int):
-        from pyloudnorm.iirfilter import IIRfilter
-        from scipy.signal import lfilter, lfilter_zi
-
-        self._lfilter = lfilter
-        self._stages = [IIRfilter(4.0, 1 / math.sqrt(2), 1500.0, sample_rate, "high_shelf"),
-                        IIRfilter(0.0, 0.5, 38.0, sample_rate, "high_pass")]
-        self._zi = [np.zeros((channels, len(lfilter_zi(st.b, st.a)))) for st in self._stages]
-        weights = {6: [1.0, 1.0, 1.0, 0.0, 1.41, 1.41], 5: [1.0, 1.0, 1.0, 1.41, 1.41]}
-        self._weights = np.array(weights.get(channels, [1.0] * channels))
-        self._sub = sample_rate // 10  # 100 ms
-        self._rest = np.zeros((channels, 0))
-        self._energies: list[np.ndarray] = []  # per 100 ms: mean square per channel
-        self.peak = 0.0
-
-    def add(self, block: np.ndarray) -> None:
-        if block.shape[1] == 0:
-            return
-        self.peak = max(self.peak, float(np.max(np.abs(block))))
-        x = block.astype(np.float64)
-        for i, st in enumerate(self._stages):
-            x, self._zi[i] = self._lfilter(st.b, st.a, x, axis=1, zi=self._zi[i])
-            x = x * st.passband_gain
-        x = np.concatenate([self._rest, x], axis=1)
-        whole = x.shape[1] // self._sub * self._sub
-        if whole:
-            subs = x[:, :whole].reshape(x.shape[0], -1, self._sub)
-            self._energies.extend(np.mean(subs**2, axis=2).T)
-        self._rest = x[:, whole:]
-
-    def integrated(self) -> float:
-        """Integrated loudness in LUFS; ``-inf`` for silence or under 400 ms."""
-        if len(self._energies) < 4:
-            return float("-inf")
-        e = np.array(self._energies)  # (subblocks, channels)
-        blocks = (e[:-3] + e[1:-2] + e[2:-1] + e[3:]) / 4  # 400 ms blocks, 75 % overlap
-        power = blocks @ self._weights
-        with np.errstate(divide="ignore"):
-            loud = -0.691 + 10 * np.log10(power)
-        gated = power[loud > -70.0]
-        if gated.size == 0:
-            return float("-inf")
-        relative = -0.691 + 10 * np.log10(np.mean(gated)) - 10.0
-        gated = power[(loud > -70.0) & (loud > relative)]
-        return float(-0.691 + 10 * np.log10(np.mean(gated)))
-
-
-def _measure(plan: RenderPlan, source: AudioSource, context: JobContext) -> tuple[float, float]:
-    """Pass 1: loudness and sample peak of exactly the audio the export will encode."""
-    reader = _AudioReader(source, plan.audio_start, plan.src_available, plan.channels)
-    meter = LoudnessMeter(plan.src_sample_rate, plan.channels)
-    total = plan.src_samples_until(plan.frames)
-    pos = 0
-    while pos < total:
-        context.check()
-        pos = min(total, pos + AUDIO_BLOCK * 4)
-        meter.add(reader.read_until(pos))
-        context.progress(MEASURE_SHARE * pos / total, "measuring loudness")
-    return meter.integrated(), meter.peak
-
-
-def _normalising_gain(target: float, loudness: float, peak: float, context: JobContext) -> float | None:
-    if not math.isfinite(loudness):
-        context.log("loudness normalisation skipped: the soundtrack is silent")
-        return None
-    gain = target - loudness
-    if peak > 0:
-        ceiling = PEAK_CEILING_DB - 20 * math.log10(peak)
-        if gain > ceiling:
-            context.log(f"loudness target {target:g} LUFS needs {gain:+.1f} dB but the peak allows "
-                        f"{ceiling:+.1f} dB; using that (no limiter)")
-            gain = ceiling
-    return gain
-
-
-def _with_gain(source: AudioSource, gain_db: float) -> AudioSource:
-    factor = np.float32(10 ** (gain_db / 20))
-
-    def scaled(start: int, count: int) -> np.ndarray:
-        return np.asarray(source(start, count), dtype=np.float32) * factor
-
-    return scaled
-
-
 # --------------------------------------------------------------------------- pipeline
 _END = object()
 
@@ -310,7 +171,7 @@ class _SourceFailed(Exception):
         self.exc = exc
 
 
-def _produce(plan: RenderPlan, preset: Preset, video: VideoSource | None, audio: _AudioReader | None,
+def _produce(plan: RenderPlan, preset: Preset, video: VideoSource | None, audio: AudioReader | None,
              out: queue.Queue, stop: threading.Event, context: JobContext) -> None:
     """Producer thread: ``(k, frame, audio block)`` for every output frame, then ``_END``."""
 
@@ -348,7 +209,7 @@ def _produce(plan: RenderPlan, preset: Preset, video: VideoSource | None, audio:
 
 
 def _encode_all(plan: RenderPlan, preset: Preset, encoder: Encoder, video: VideoSource | None,
-                audio: _AudioReader | None, context: JobContext, share: tuple[float, float]) -> int:
+                audio: AudioReader | None, context: JobContext, share: tuple[float, float]) -> int:
     """Run producer + encoder; return the number of frames encoded."""
     q: queue.Queue = queue.Queue(maxsize=QUEUE_FRAMES)
     stop = threading.Event()
@@ -491,10 +352,10 @@ def _export(project: Project, out: Path, preset: Preset, plan: RenderPlan, conte
     loudness = gain = None
     share = (0.0, 0.97)
     if normalise_lufs is not None and audio_source is not None:
-        loudness, peak = _measure(plan, audio_source, context)
-        gain = _normalising_gain(normalise_lufs, loudness, peak, context)
+        loudness, peak = measure(plan, audio_source, context)
+        gain = normalising_gain(normalise_lufs, loudness, peak, context)
         if gain is not None:
-            audio_source = _with_gain(audio_source, gain)
+            audio_source = with_gain(audio_source, gain)
             context.log(f"loudness {loudness:.1f} LUFS, gain {gain:+.2f} dB")
         share = (MEASURE_SHARE, 0.97 - MEASURE_SHARE)
 
@@ -506,7 +367,7 @@ def _export(project: Project, out: Path, preset: Preset, plan: RenderPlan, conte
                           input_sample_rate=plan.src_sample_rate, frames=plan.frames)
         reader = None
         if audio_source is not None:
-            reader = _AudioReader(audio_source, plan.audio_start, plan.src_available, plan.channels)
+            reader = AudioReader(audio_source, plan.audio_start, plan.src_available, plan.channels)
         done = _encode_all(plan, preset, encoder, video_source, reader, context, share)
         written = Fraction(done) / plan.out_fps
         total_audio = None if plan.out_sample_rate is None else frames_to_samples(

@@ -27,7 +27,8 @@ from studio.jobs.context import Cancelled, JobContext
 from studio.media.synth import draw_frame, read_frame_counter
 from studio.render import encode as encode_mod
 from studio.render import verify as verify_mod
-from studio.render.export import LoudnessMeter, RenderError, export, plan_render
+from studio.render.export import RenderError, export, plan_render
+from studio.render.loudness import LoudnessMeter
 from studio.render.presets import load_preset, preset_from_dict
 
 W, H = 320, 180
