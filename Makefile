@@ -69,7 +69,7 @@ install: $(STAMP)
 # ---------------------------------------------------------------- everyday targets
 
 run: deps install
-	@if [ ! -e "$(DEMO_DIR)/demo.studio" ]; then $(BIN)/studio demo -o "$(DEMO_DIR)"; fi
+	@if [ ! -e "$(DEMO_DIR)/demo.studio" ]; then $(BIN)/studio demo -o "$(DEMO_DIR)" --no-render; fi
 	$(BIN)/studio "$(DEMO_DIR)/demo.studio"
 
 lint: install

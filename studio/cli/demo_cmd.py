@@ -81,6 +81,20 @@ def cmd_demo(args) -> int:
         raise UsageError(f"{folder} exists and is not a folder")
     if (folder / "demo.studio").exists():
         raise UsageError(f"{folder / 'demo.studio'} already exists; choose another folder with -o")
+    preset = None
+    if not args.no_render:
+        from studio.render.presets import load_preset
+
+        preset = load_preset(args.preset).validate()  # a bad preset fails before any work
     path = make_demo(folder)
     print(f"created {path}")
+    if preset is not None:
+        from studio.core.projectfile import load_project
+
+        from .render_cmd import run_export
+
+        project = load_project(path)
+        out = folder / f"demo-{preset.slug}{preset.extension}"
+        result = run_export(project, out, preset, (0, project.sequence.duration))
+        print(f"rendered {result.path} ({preset.name}, {result.frames} frames in {result.seconds:.1f} s)")
     return 0

@@ -63,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="create a demo project with synthetic media")
     p.add_argument("-o", "--output", default="shotline-demo", metavar="DIR")
+    p.add_argument("--preset", default="4K60 H.264", help="what the demo is rendered to (default: 4K60 H.264)")
+    p.add_argument("--no-render", action="store_true", help="only build the project")
     return parser
 
 

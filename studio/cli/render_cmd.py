@@ -61,14 +61,34 @@ def _check_media(project, start: int, end: int) -> None:
         raise UsageError(f"missing media: {', '.join(missing)} (relink it in the editor first)")
 
 
-def cmd_render(args) -> int:
-    from studio.core.projectfile import load_project
+def run_export(project, out: Path, preset, frame_range: tuple[int, int], normalize: float | None = None):
+    """Run the export as a job with a progress bar; errors come back as their own one line."""
     from studio.jobs import Job, JobCancelled, JobFailed, Priority
     from studio.media.probe import MediaError
     from studio.render.export import export
-    from studio.render.presets import load_preset
 
     from .progress import run_with_progress
+
+    # The scheduler logs a failed job with its traceback at WARNING; with logging unconfigured
+    # Python would print that to stderr. The command reports the failure itself, in one line.
+    logging.getLogger("studio.jobs").addHandler(logging.NullHandler())
+    job = Job(lambda ctx: export(project, out, preset, frame_range=frame_range, context=ctx,
+                                 normalise_lufs=normalize),
+              name="render", cpu=1, priority=Priority.INTERACTIVE)
+    try:
+        return run_with_progress(None, job, label="render")
+    except JobFailed as e:
+        cause = e.__cause__
+        if isinstance(cause, (StudioError, MediaError, OSError)):
+            raise cause from None  # the export's own one-line message
+        raise
+    except JobCancelled:
+        raise KeyboardInterrupt from None
+
+
+def cmd_render(args) -> int:
+    from studio.core.projectfile import load_project
+    from studio.render.presets import load_preset
 
     if args.crf is not None and args.crf < 0:
         raise UsageError(f"--crf must not be negative, not {args.crf}")
@@ -86,21 +106,7 @@ def cmd_render(args) -> int:
     start, end = parse_range(args.range, fps, duration) if args.range else (0, duration)
     _check_media(project, start, end)
 
-    # The scheduler logs a failed job with its traceback at WARNING; with logging unconfigured
-    # Python would print that to stderr. The command reports the failure itself, in one line.
-    logging.getLogger("studio.jobs").addHandler(logging.NullHandler())
-    job = Job(lambda ctx: export(project, out, preset, frame_range=(start, end), context=ctx,
-                                 normalise_lufs=args.normalize),
-              name="render", cpu=1, priority=Priority.INTERACTIVE)
-    try:
-        result = run_with_progress(None, job, label="render")
-    except JobFailed as e:
-        cause = e.__cause__
-        if isinstance(cause, (StudioError, MediaError, OSError)):
-            raise cause from None  # the export's own one-line message
-        raise
-    except JobCancelled:
-        raise KeyboardInterrupt from None
+    result = run_export(project, out, preset, (start, end), args.normalize)
     extra = ""
     if result.gain_db is not None:
         extra = f", loudness {result.loudness:.1f} LUFS, gain {result.gain_db:+.1f} dB"

@@ -202,7 +202,7 @@ def test_console_script_exits_2_without_traceback(tmp_path):
 
 
 def test_demo_project(tmp_path, capsys):
-    code, out, err = run(capsys, "demo", "-o", str(tmp_path / "demo"))
+    code, out, err = run(capsys, "demo", "-o", str(tmp_path / "demo"), "--no-render")
     assert code == 0, err
     data = info(capsys, tmp_path / "demo" / "demo.studio")
     assert data["duration"] == pytest.approx(12.0)

@@ -50,11 +50,20 @@ def assert_bad_input(code, err, *fragments):
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     """`studio demo`: 1280x720, 25 fps, 12 s, synthetic media (made once for this module)."""
-    folder = tmp_path_factory.mktemp("demo")
-    assert main(["demo", "-o", str(folder)]) == 0
-    preset = folder / "tiny.json"
+    preset = tmp_path_factory.mktemp("preset") / "tiny.json"
     preset.write_text(json.dumps(TINY))
+    folder = tmp_path_factory.mktemp("demo")
+    assert main(["demo", "-o", str(folder), "--preset", str(preset)]) == 0  # builds, then renders
     return folder / "demo.studio", preset
+
+
+def test_demo_renders_itself(demo):
+    project, tiny = demo
+    (rendered,) = [p for p in project.parent.iterdir() if p.suffix == ".mp4"]
+    info = probe(rendered)
+    assert rendered.name == "demo-tiny-cli.mp4"
+    assert (info.width, info.height, info.fps) == (320, 180, 60)
+    assert abs(info.duration - 12) <= Fraction(1, 60) and info.has_audio
 
 
 def outputs(folder: Path) -> list[str]:
