@@ -117,6 +117,7 @@ class JobHandle:
         self._q_lock = threading.Lock()
         self._events: deque[tuple[str, tuple[Any, ...]]] = deque()
         self._draining = False
+        self._ended_delivered = False
 
     def __repr__(self) -> str:
         return f"<JobHandle {self.id} {self.name!r} {self._state.value}>"
@@ -190,13 +191,22 @@ class JobHandle:
         self._post("log", (line,))
 
     def _post(self, kind: str, args: tuple[Any, ...]) -> None:
+        self._queue_event(kind, args)
+        self._drain()
+
+    def _queue_event(self, kind: str, args: tuple[Any, ...]) -> None:
+        """Record an event (the scheduler does so under its lock, so the order of state
+        events is the order of the transitions); ``_drain`` delivers it."""
         with self._q_lock:
             if kind == "progress" and self._events and self._events[-1][0] == "progress":
                 self._events[-1] = (kind, args)  # only the latest progress matters
             else:
                 self._events.append((kind, args))
+
+    def _drain(self) -> None:
+        with self._q_lock:
             if self._draining:
-                return
+                return  # the thread already delivering will deliver ours too
             self._draining = True
         try:
             while True:
@@ -205,6 +215,10 @@ class JobHandle:
                         self._draining = False
                         return
                     kind, args = self._events.popleft()
+                if kind == "state" and args[0].terminal:
+                    self._ended_delivered = True
+                elif kind == "progress" and self._ended_delivered:
+                    continue  # a late report from a job that was cancelled meanwhile
                 self._fire(kind, args)
         except BaseException:
             with self._q_lock:

@@ -105,7 +105,7 @@ class Scheduler:
                     if not d.state.terminal:
                         self._dependents.setdefault(d, []).append(handle)
                 self._enqueue(handle)
-                events.append((handle, JobState.QUEUED))
+                self._note(handle, JobState.QUEUED, events)
                 self._maybe_start_worker()
                 self._cond.notify_all()
         self._deliver(events)
@@ -166,7 +166,7 @@ class Scheduler:
             if was_queued:
                 h._stopped.set()
             h._finished.set()
-            events.append((h, st))
+            self._note(h, st, events)
             for dependent in self._dependents.pop(h, []):
                 if st is not JobState.DONE:
                     work.append((dependent, JobState.CANCELLED, _dependency_message(h)))
@@ -204,7 +204,7 @@ class Scheduler:
                 handle._state = JobState.RUNNING
                 handle.started_at = time.monotonic()
                 handle._eta.start()
-                events.append((handle, JobState.RUNNING))
+                self._note(handle, JobState.RUNNING, events)
                 if ctx.deadline is not None:
                     self._ensure_watchdog()
                 self._cond.notify_all()
@@ -285,9 +285,16 @@ class Scheduler:
             self._deliver(events)
 
     @staticmethod
+    def _note(handle: JobHandle, state: JobState, events: list[tuple[JobHandle, JobState]]) -> None:
+        """Queue a state event on the handle (under the lock: events keep transition order)."""
+        handle._queue_event("state", (state,))
+        events.append((handle, state))
+
+    @staticmethod
     def _deliver(events: list[tuple[JobHandle, JobState]]) -> None:
-        for handle, state in events:
-            handle._post("state", (state,))
+        """Run the observers of the noted events (outside the lock)."""
+        for handle in dict.fromkeys(h for h, _ in events):
+            handle._drain()
 
     # --- overview and shutdown ------------------------------------------------------------
     def active(self) -> list[JobHandle]:

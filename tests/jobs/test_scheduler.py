@@ -339,12 +339,35 @@ def test_eta_from_progress_rate():
     eta.start()
     now[0] += 30.0  # a slow model load before the first step
     assert eta.update(0.0) is None
-    for _ in range(5):
+    fraction, value = 0.0, None
+    for _ in range(15):  # then 0.05 per second; the window slides past the load
         now[0] += 1.0
-        value = eta.update(eta._samples[-1][1] + 0.05)
-    # after the window slides past the load, the rate is 0.05 per second
-    for _ in range(10):
-        now[0] += 1.0
-        value = eta.update(eta._samples[-1][1] + 0.05)
+        fraction += 0.05
+        value = eta.update(fraction)
     assert value == pytest.approx((1 - 0.75) / 0.05, rel=0.01)
     assert eta.update(1.0) == 0.0
+
+
+def test_observers_see_states_in_transition_order_when_cancels_race_starts():
+    seen: dict[str, list[JobState]] = {}
+    lock = threading.Lock()
+
+    def record(handle, state):
+        with lock:
+            seen.setdefault(handle.id, []).append(state)
+
+    with Scheduler(cpu_slots=2) as sched:
+        sched.on_state.connect(record)
+        handles = []
+        for i in range(60):
+            h = sched.submit(Job(lambda ctx: ctx.sleep(0.002), name=f"j{i}"))
+            if i % 2:
+                h.cancel()
+            handles.append(h)
+        assert sched.wait_idle(WAIT)
+        for h in handles:
+            assert h.wait(WAIT)
+    for h in handles:
+        states = seen[h.id]
+        assert states[0] is JobState.QUEUED and states[-1] is h.state
+        assert sum(s.terminal for s in states) == 1 and states.count(JobState.RUNNING) <= 1
