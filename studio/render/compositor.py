@@ -22,6 +22,12 @@ Fast paths, cheapest first (``frame`` picks the first that applies):
    composition (swscale to the shown size, ``cv2.warpAffine``, premultiplied alpha
    blending in OpenCV), one conversion back to the output format at the end.
 
+Preview may pass ``proxies``: a callable giving an asset's proxy file (a smaller copy with the
+same timestamps, see ``studio.media.cache.proxies``) or None. A proxied layer decodes the proxy
+but is placed exactly as the original would be (its geometry uses the asset's probed size),
+so the picture differs only in resolution; a proxy that fails falls back to the original.
+Export never passes ``proxies``.
+
 Frames returned are shared with the decoder's cache: callers may set ``pts`` but must not
 write into the planes. One compositor is meant for one thread (it shares its pool's
 decoders); run a second compositor with its own pool in a second thread.
@@ -31,6 +37,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -38,6 +45,7 @@ import av
 import cv2
 import numpy as np
 
+from studio.core.media_pool import Asset
 from studio.core.project import Project
 from studio.core.timeline import Clip, Track
 from studio.media.probe import MediaError
@@ -68,6 +76,9 @@ class _Layer:
     source: object | None  # VideoSource, or None when offline
     error: str = ""
     still: bool = False
+    #: With a proxy: the original's coded size (geometry follows it) and the path to fall back to.
+    size: tuple[int, int] | None = None
+    original: tuple[str, object] | None = None  # (path, pool slot)
 
     @property
     def offline(self) -> bool:
@@ -139,8 +150,9 @@ class Compositor:
 
     def __init__(self, project: Project, pool=None, *, width: int | None = None, height: int | None = None,
                  pix_fmt: str = "yuv420p", output_matrix: str | None = None,
-                 interpolation=col.SCALE_FLAGS) -> None:
+                 interpolation=col.SCALE_FLAGS, proxies: Callable[[Asset], str | None] | None = None) -> None:
         self.project = project
+        self.proxies = proxies
         self._own_pool = pool is None
         if pool is None:
             from studio.media.source_pool import SourcePool
@@ -161,6 +173,7 @@ class Compositor:
         self._assets = {a.id: a for a in project.assets}
         self._tracks = [_TrackIndex(t) for t in project.sequence.tracks_of("video") if t.enabled]
         self._warned: set[str] = set()
+        self._bad_proxies: set[str] = set()
         self._placeholder: list[int] | None = None
         self._solid_values: dict[tuple[int, int, int], list[int]] = {}
         self.stats = {"passthrough": 0, "dissolve": 0, "yuv": 0, "general": 0, "black": 0}
@@ -196,12 +209,35 @@ class Compositor:
             self._warn(clip.asset_id, layer.error)
             return layer
         layer.still = asset.info.is_still
+        slot = index.slot_of.get(clip.id)
+        if self.proxies is not None and not layer.still:
+            self._use_proxy(layer, asset, slot)
+            if layer.source is not None:
+                return layer
         try:
-            layer.source = self.pool.video(asset.path, slot=index.slot_of.get(clip.id))
+            layer.source = self.pool.video(asset.path, slot=slot)
         except MediaError as exc:
             layer.error = str(exc)
             self._warn(asset.path, layer.error)
         return layer
+
+    def _use_proxy(self, layer: _Layer, asset: Asset, slot) -> None:
+        """Open ``asset``'s proxy for ``layer`` if the ``proxies`` callable names one."""
+        try:
+            path = self.proxies(asset)
+        except Exception as exc:  # noqa: BLE001 - a broken lookup must not break the preview
+            self._warn(f"proxies:{asset.id}", f"proxy lookup failed: {exc}")
+            return
+        if not path or str(path) in self._bad_proxies or asset.info.width <= 0 or asset.info.height <= 0:
+            return
+        try:
+            layer.source = self.pool.video(path, slot=slot)
+        except MediaError as exc:
+            self._bad_proxies.add(str(path))
+            self._warn(str(path), f"proxy unusable, original used: {exc}")
+            return
+        layer.size = (asset.info.width, asset.info.height)
+        layer.original = (asset.path, slot)
 
     def _contribution(self, index: _TrackIndex, n: int):
         for start, end, a, b in index.transitions:
@@ -225,7 +261,7 @@ class Compositor:
         src = item.source
         if col.has_alpha(src.pix_fmt):
             return False
-        w, h = geo.upright_size(src.width, src.height, float(src.sample_aspect_ratio), src.rotation)
+        w, h = geo.upright_size(*(item.size or (src.width, src.height)), float(src.sample_aspect_ratio), src.rotation)
         return geo.covers_canvas(w, h, self.width, self.height, item.params)
 
     def _plan(self, n: int) -> list:
@@ -266,6 +302,16 @@ class Compositor:
         try:
             return layer.source.frame_at(t)
         except MediaError as exc:
+            if layer.original is not None:  # a broken proxy: show the original instead
+                self._bad_proxies.add(layer.source.path)
+                self._warn(layer.source.path, f"proxy unusable, original used: {exc}")
+                (path, slot), layer.original, layer.size = layer.original, None, None
+                try:
+                    layer.source = self.pool.video(path, slot=slot)
+                except MediaError as exc2:
+                    exc = exc2
+                else:
+                    return self._source_frame(layer)
             layer.error = str(exc)
             self._warn(layer.source.path, layer.error)
             layer.source = None
@@ -327,7 +373,7 @@ class Compositor:
         src = layer.source
         if p.rotation % 360 or src.rotation % 360:
             return None
-        w, h = geo.upright_size(frame.width, frame.height, float(src.sample_aspect_ratio))
+        w, h = geo.upright_size(*(layer.size or (frame.width, frame.height)), float(src.sample_aspect_ratio))
         s = geo.fit_scale(w, h, self.width, self.height) * p.scale
         wi, hi = round(w * s), round(h * s)
         if wi <= 0 or hi <= 0 or wi * hi > MAX_PRESCALE_CANVASES * self.width * self.height:
@@ -427,13 +473,14 @@ class Compositor:
         src = layer.source
         sar = float(src.sample_aspect_ratio)
         rot = src.rotation % 360 if src.rotation % 90 == 0 else 0
-        up_w, up_h = geo.upright_size(frame.width, frame.height, sar, rot)
+        fw, fh = layer.size or (frame.width, frame.height)  # a proxy is placed as its original
+        up_w, up_h = geo.upright_size(fw, fh, sar, rot)
         s = geo.fit_scale(up_w, up_h, self.width, self.height) * p.scale
         cl, ct, cr, cb = p.crops
         if s <= 0 or cl + cr >= 1 or ct + cb >= 1:
             return
         # swscale to the shown size (in the frame's own orientation), capped for huge zooms
-        tw, th = frame.width * sar * s, frame.height * s
+        tw, th = fw * sar * s, fh * s
         cap = min(1.0, (MAX_PRESCALE_CANVASES * self.width * self.height / (tw * th)) ** 0.5)
         pw, ph = max(1, round(tw * cap)), max(1, round(th * cap))
         full_w, full_h = (ph, pw) if rot in (90, 270) else (pw, ph)

@@ -112,11 +112,18 @@ class Encoder:
         ctx.time_base = Fraction(1) / v.fps
         ctx.framerate = v.fps
         ctx.thread_count = 0  # auto: x264/x265 use every core
+        # PyAV defaults to SLICE, which makes libx264 use sliced threads; FRAME|SLICE gives x264's
+        # frame threads, as the ffmpeg CLI does (measured: ~15% more 4K fps on 2 cores).
+        ctx.thread_type = "AUTO"
         ctx.color_primaries = ctx.color_trc = ctx.colorspace = _BT709
         ctx.color_range = _LIMITED_RANGE
         if v.bitrate is not None and v.crf is None:
             stream.bit_rate = bitrate_bps(v.bitrate)
         options = v.encoder_options()
+        if v.codec in ("libx264", "libx265"):
+            # ``thread_count = 0`` alone leaves x264 with fewer threads than the ffmpeg CLI uses;
+            # its own "threads=0" picks 1.5x the cores plus lookahead threads, as ffmpeg does.
+            options.setdefault("threads", "0")
         if v.codec == "libx265":
             params = options.get("x265-params", "log-level=error")  # x265 logs to stderr by itself
             if self._frames_hint is not None and self._frames_hint < TINY_HEVC_FRAMES and "bframes" not in params:

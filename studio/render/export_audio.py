@@ -10,8 +10,6 @@ import numpy as np
 
 from studio.jobs.context import JobContext
 
-from .loudness import LoudnessMeter
-
 if TYPE_CHECKING:
     from .export import AudioSource, RenderPlan
 
@@ -70,6 +68,8 @@ class AudioReader:
 # --------------------------------------------------------------------------- loudness (pass 1)
 def measure(plan: RenderPlan, source: AudioSource, context: JobContext) -> tuple[float, float]:
     """Pass 1: loudness and sample peak of exactly the audio the export will encode."""
+    from .loudness import LoudnessMeter  # scipy's import costs ~0.7 s: only when normalising
+
     reader = AudioReader(source, plan.audio_start, plan.src_available, plan.channels)
     meter = LoudnessMeter(plan.src_sample_rate, plan.channels)
     total = plan.src_samples_until(plan.frames)

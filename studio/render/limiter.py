@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.ndimage import minimum_filter1d
 
 #: Relative margin below the ceiling, so that float32 rounding of the output cannot cross it.
 _MARGIN = 1.0 - 2.0**-20
@@ -87,6 +86,8 @@ class PeakLimiter:
         r = np.ones(total, dtype=np.float64)
         r[over] = self._target / peak[over]
         size = self.hold + self.lookahead + 1
+        from scipy.ndimage import minimum_filter1d  # ~0.3 s to import: only once something is loud
+
         # centred minimum filter: out[i] = min(r[i - size // 2 : i - size // 2 + size]); take the valid part
         m = minimum_filter1d(r, size, mode="nearest")[size // 2 : size // 2 + total - size + 1]
         units = np.floor(m * _UNIT).astype(np.int64)
