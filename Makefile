@@ -17,7 +17,7 @@ DEB_PACKAGES := libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 \
 	libdbus-1-3 libglib2.0-0 libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxcb-image0 \
 	libxcb-render-util0 libxcb-shape0 libxcb-randr0 libxcb-xinerama0 libportaudio2 xvfb
 
-.PHONY: help run test lint bench deps venv install clean distclean
+.PHONY: help run test lint bench bench-deps deps venv install clean distclean
 
 help:
 	@echo "make run        set up (Debian packages, .venv) and open the demo project"
@@ -79,7 +79,22 @@ lint: install
 test: deps lint
 	$(BIN)/pytest -q
 
-bench: install
+# The references the benchmarks compare against: ffmpeg and melt from Debian, moviepy from PyPI
+# (moviepy only in the venv, never a dependency of the project).
+BENCH_DEB := ffmpeg melt
+
+bench-deps: install
+	@missing=""; for pkg in $(BENCH_DEB); do \
+		dpkg-query -W -f='$${db:Status-Abbrev}' "$$pkg" 2>/dev/null | grep -q '^ii' || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ]; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+	elif [ -n "$$missing" ]; then \
+		echo "bench: install the references with: sudo apt-get install -y$$missing" >&2; \
+	fi
+	@$(BIN)/python -c "import moviepy" 2>/dev/null || $(BIN)/python -m pip install moviepy
+
+bench: bench-deps
 	@shopt -s nullglob; ran=0; \
 	for f in bench/*.py; do \
 		case "$$(basename "$$f")" in _*) continue;; esac; \

@@ -33,6 +33,9 @@ from studio.media.assets import asset_from_file  # noqa: E402
 
 W, H, FPS = 3840, 2160, 60
 ENC = ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "18", "-pix_fmt", "yuv420p"]
+#: Our preset writes an AAC track (silent here); the ffmpeg runs write the same, to compare like with like.
+SILENT = ["-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo"]
+AAC = ["-c:a", "aac", "-b:a", "320k", "-shortest"]
 
 
 def make_source(folder: Path, seconds: int) -> Path:
@@ -125,8 +128,8 @@ def main() -> None:
         ours_diss = report("studio_dissolve", run(studio("render", str(dissolves), "-o", str(folder / "o2.mp4"),
                                                          *ours_args)))
         if "ffmpeg" not in skip and have("ffmpeg"):
-            f = report("ffmpeg", run(["ffmpeg", "-y", "-v", "error", "-i", str(src), *ENC, "-an",
-                                      str(folder / "f1.mp4")]))
+            f = report("ffmpeg", run(["ffmpeg", "-y", "-v", "error", "-i", str(src), *SILENT, "-map", "0:v",
+                                      "-map", "1:a", *ENC, *AAC, str(folder / "f1.mp4")]))
             out["a_ratio_vs_ffmpeg"] = round(ours_cuts / f, 3)
         if "xfade" not in skip and have("ffmpeg"):
             chain, label, n = [], "[0:v]", args.seconds // 5
@@ -141,14 +144,14 @@ def main() -> None:
                 chain.append(f"{label}[s{k}]xfade=transition=fade:duration=1:offset={offset}[x{k}]")
                 label = f"[x{k}]"
             graph = ";".join(parts + chain)
-            f = report("ffmpeg_xfade", run(["ffmpeg", "-y", "-v", "error", "-i", str(src), "-filter_complex", graph,
-                                            "-map", label, *ENC, "-an", str(folder / "f2.mp4")]))
+            f = report("ffmpeg_xfade", run(["ffmpeg", "-y", "-v", "error", "-i", str(src), *SILENT, "-filter_complex",
+                                            graph, "-map", label, "-map", "1:a", *ENC, *AAC, str(folder / "f2.mp4")]))
             out["b_ratio_vs_xfade"] = round(ours_diss / f, 3)
         if "melt" not in skip and have("melt"):
             xml = folder / "cuts.mlt"
             xml.write_text(mlt_xml(src, args.seconds))
             m = report("melt", run(["melt", "-quiet", str(xml), "-consumer", f"avformat:{folder / 'm1.mp4'}",
-                                    "vcodec=libx264", "preset=ultrafast", "crf=18", "an=1",
+                                    "vcodec=libx264", "preset=ultrafast", "crf=18", "acodec=aac", "ab=320k",
                                     f"real_time=-{os.cpu_count() or 2}"]))
             out["c_ratio_vs_melt"] = round(ours_cuts / m, 3)
         if "moviepy" not in skip:
