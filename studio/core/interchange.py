@@ -48,6 +48,7 @@ import opentimelineio as otio
 
 from . import invariants
 from .errors import ProjectFileError, StudioError
+from .fsutil import new_file_mode
 from .ids import new_id
 from .media_pool import ASSET_KINDS, Asset, MediaInfo
 from .project import CHANNEL_LAYOUTS, Project, ProjectSettings
@@ -1119,6 +1120,7 @@ def _atomic_write(path: Path, text: str, fmt: str) -> None:
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        os.fchmod(fd, new_file_mode(path))
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
             f.flush()

@@ -16,6 +16,7 @@ from typing import Any
 
 from . import invariants
 from .errors import ProjectFileError
+from .fsutil import new_file_mode
 from .project import Project
 from .serialize import FORMAT, project_from_dict, project_to_dict
 
@@ -134,6 +135,7 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
     target = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
+        os.fchmod(fd, new_file_mode(target))
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

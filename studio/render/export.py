@@ -29,6 +29,7 @@ import av
 import numpy as np
 
 from studio.core.errors import StudioError
+from studio.core.fsutil import new_file_mode
 from studio.core.project import Project
 from studio.core.timebase import frames_to_samples
 from studio.jobs.context import Cancelled, JobContext
@@ -286,7 +287,10 @@ def _temp_path(out: Path) -> str:
         fd, temp = tempfile.mkstemp(prefix=f"{out.stem}.partial-", suffix=out.suffix, dir=out.parent)
     except OSError as e:
         raise RenderError(f"cannot write in {str(out.parent)!r}: {e.strerror or e}") from None
-    os.close(fd)
+    try:
+        os.fchmod(fd, new_file_mode(out))  # mkstemp makes 0600; a movie gets the usual mode
+    finally:
+        os.close(fd)
     return temp
 
 

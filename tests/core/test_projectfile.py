@@ -228,3 +228,15 @@ def test_sequence_min_length_survives_a_round_trip(tmp_path):
         path.write_text(json.dumps(doc))
         with pytest.raises(ProjectFileError, match=message):
             projectfile.load_project(path)
+
+
+def test_saved_files_get_ordinary_permissions(tmp_path):
+    from studio.core.fsutil import _read_umask
+
+    project = project_with_media(tmp_path)
+    path = tmp_path / "p.studio"
+    projectfile.save_project(project, path)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~_read_umask()  # not mkstemp's 0600
+    os.chmod(path, 0o640)
+    projectfile.save_project(project, path)
+    assert path.stat().st_mode & 0o777 == 0o640  # a replaced file keeps its mode
