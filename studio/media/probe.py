@@ -59,6 +59,11 @@ class ProbeResult:
     sample_rate: int | None
     channels: int | None
     channel_layout: str  # e.g. "stereo"; "" without audio
+    # colour description of the video as tagged ("" without video; "unknown" when untagged)
+    color_space: str = ""  # matrix: "bt709", "smpte170m" (BT.601), "bt2020nc", ...
+    color_range: str = ""  # "tv" (limited) or "pc" (full)
+    color_primaries: str = ""
+    color_transfer: str = ""
 
 
 def _rate(value) -> Fraction | None:
@@ -182,7 +187,27 @@ def _probe_open(path: str) -> ProbeResult:
             sample_rate=audio.codec_context.sample_rate if audio is not None else None,
             channels=audio.codec_context.channels if audio is not None else None,
             channel_layout=_layout_name(audio.codec_context) if audio is not None else "",
+            **(_colour(frame) if video is not None and main is video else {}),
         )
+
+
+# FFmpeg's enum values (pixfmt.h) -> the names ffprobe prints
+_SPACES = {0: "gbr", 1: "bt709", 4: "fcc", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m", 8: "ycgco", 9: "bt2020nc",
+           10: "bt2020c"}
+_RANGES = {1: "tv", 2: "pc"}
+_PRIMARIES = {1: "bt709", 4: "bt470m", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m", 8: "film", 9: "bt2020",
+              11: "smpte431", 12: "smpte432"}
+_TRANSFERS = {1: "bt709", 4: "gamma22", 5: "gamma28", 6: "smpte170m", 7: "smpte240m", 8: "linear",
+              13: "iec61966-2-1", 14: "bt2020-10", 15: "bt2020-12", 16: "smpte2084", 18: "arib-std-b67"}
+
+
+def _colour(frame) -> dict[str, str]:
+    def name(table: dict[int, str], value) -> str:
+        return table.get(int(value or 0), "unknown")
+
+    return {"color_space": name(_SPACES, frame.colorspace), "color_range": name(_RANGES, frame.color_range),
+            "color_primaries": name(_PRIMARIES, frame.color_primaries),
+            "color_transfer": name(_TRANSFERS, frame.color_trc)}
 
 
 def probe(path: str | os.PathLike[str]) -> ProbeResult:

@@ -175,3 +175,27 @@ def test_media_error_is_plain_exception():
     err = MediaError("x.mp4", "broken")
     assert str(err) == "cannot read media 'x.mp4': broken"
     assert isinstance(err, Exception) and not isinstance(err, av.FFmpegError)
+
+
+def test_colour_tags_are_reported(tmp_path):
+    import numpy as np
+
+    path = tmp_path / "tagged.mp4"
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = 64, 36, "yuv420p"
+        ctx = s.codec_context
+        ctx.colorspace = ctx.color_primaries = ctx.color_trc = 1  # BT.709
+        ctx.color_range = 2  # full
+        for i in range(3):
+            f = av.VideoFrame.from_ndarray(np.full((36, 64, 3), 40 * i, np.uint8), "rgb24")
+            f.pts = i
+            for p in s.encode(f):
+                c.mux(p)
+        for p in s.encode(None):
+            c.mux(p)
+    r = probe(path)
+    assert (r.color_space, r.color_range, r.color_primaries, r.color_transfer) == ("bt709", "pc", "bt709", "bt709")
+    untagged = tmp_path / "plain.mp4"
+    synth.write_test_video(untagged, frames=2, audio=False)
+    assert probe(untagged).color_space == "unknown"
