@@ -1,0 +1,216 @@
+"""The parts around the clip area: the timecode ruler (scrubbing, markers) and track headers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from fractions import Fraction
+
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QPolygonF
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+
+from studio.core.timebase import format_timecode
+from studio.core.timeline import Marker, Track
+
+from .geometry import Row
+
+#: Ruler label spacing candidates, in seconds (frames below one second).
+_STEPS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600)
+MARKER_COLORS = {"red": "#e04848", "green": "#48c060", "blue": "#4890e0", "yellow": "#e0c040",
+                 "orange": "#e08a30", "purple": "#a060d0", "cyan": "#40c0d0", "white": "#e0e0e0"}
+PLAYHEAD_COLOR = QColor(235, 60, 60)
+
+
+class Ruler(QWidget):
+    """Timecode ticks, sequence markers and the playhead head; press or drag to scrub."""
+
+    def __init__(self, view, parent: QWidget) -> None:  # view: TimelineView
+        super().__init__(parent)
+        self._view = view
+        self.setObjectName("timeline-ruler")
+        self.setMouseTracking(False)
+
+    def _step(self, ppf: float, fps: Fraction) -> int:
+        for frames in (1, 2, 5, 10):
+            if frames * ppf >= 70 and frames < fps:
+                return frames
+        for s in _STEPS_S:
+            frames = max(1, round(s * fps))
+            if frames * ppf >= 70:
+                return frames
+        return max(1, round(_STEPS_S[-1] * fps))
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt API
+        view = self._view
+        project = view.history.project
+        ppf, left = view.pixels_per_frame(), view.scroll_x()
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor(38, 38, 41))
+        p.setPen(QColor(80, 80, 84))
+        p.drawLine(0, self.height() - 1, self.width(), self.height() - 1)
+        step = self._step(ppf, project.fps)
+        minor = max(1, step // 5)
+        first = max(0, int(left / ppf) // minor * minor)
+        last = int((left + self.width()) / ppf) + minor
+        font = p.font()
+        font.setPointSizeF(7.5)
+        p.setFont(font)
+        for f in range(first, last + 1, minor):
+            x = f * ppf - left
+            major = f % step == 0
+            p.setPen(QColor(170, 170, 170) if major else QColor(95, 95, 100))
+            p.drawLine(QPointF(x, self.height() - (12 if major else 5)), QPointF(x, self.height() - 1))
+            if major:
+                p.setPen(QColor(200, 200, 200))
+                p.drawText(QPointF(x + 3, 11), format_timecode(f, project.fps))
+        for m in project.sequence.markers:
+            self._paint_marker(p, m, ppf, left)
+        x = view.playhead() * ppf - left
+        p.setPen(QPen(PLAYHEAD_COLOR, 1))
+        p.setBrush(PLAYHEAD_COLOR)
+        h = self.height()
+        p.drawPolygon(QPolygonF([QPointF(x - 5, h - 10), QPointF(x + 5, h - 10), QPointF(x, h - 1)]))
+        p.drawLine(QPointF(x, h - 10), QPointF(x, h))
+        p.end()
+
+    def _paint_marker(self, p: QPainter, m: Marker, ppf: float, left: float) -> None:
+        color = QColor(MARKER_COLORS.get(m.color, m.color))
+        if not color.isValid():
+            color = QColor(MARKER_COLORS["red"])
+        x = m.frame * ppf - left
+        if m.duration:
+            span = QColor(color)
+            span.setAlpha(70)
+            p.fillRect(int(x), 14, max(1, int(m.duration * ppf)), 6, span)
+        p.setPen(QPen(color.darker(150), 1))
+        p.setBrush(color)
+        p.drawPolygon(QPolygonF([QPointF(x - 4, 13), QPointF(x + 4, 13), QPointF(x + 4, 19), QPointF(x, 23),
+                                 QPointF(x - 4, 19)]))
+        if m.name and ppf * 30 > 1:
+            p.setPen(color.lighter(130))
+            p.drawText(QPointF(x + 6, 22), m.name)
+
+    def _scrub(self, event: QMouseEvent) -> None:
+        view = self._view
+        view.set_playhead(max(0, round((event.position().x() + view.scroll_x()) / view.pixels_per_frame())))
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._scrub(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
+        if event.buttons() & Qt.MouseButton.LeftButton:
+            self._scrub(event)
+
+
+_SWITCH_STYLE = ("QToolButton {{ background: #3a3a3f; color: #cfcfcf; border: 1px solid #2a2a2e; border-radius: 3px;"
+                 " font-size: 9px; font-weight: bold; }}"
+                 " QToolButton:checked {{ background: {on}; color: #111; border-color: {on}; }}")
+_SWITCH_COLORS = {"enabled": "#9aa4b4", "muted": "#e0893a", "solo": "#e6c84a", "locked": "#d9574f"}
+#: (track property, button text, tooltip, kinds it applies to, checked means property == value)
+_SWITCHES = (
+    ("enabled", "H", "Hide track (off: the track is not rendered)", ("video",), False),
+    ("muted", "M", "Mute", ("audio",), True),
+    ("solo", "S", "Solo", ("video", "audio"), True),
+    ("locked", "L", "Lock (no edits)", ("video", "audio"), True),
+)
+
+
+class TrackHeader(QFrame):
+    """Name and switches of one track; a toggle calls ``on_switch(track_id, prop, value)``."""
+
+    def __init__(self, track: Track, on_switch: Callable[[str, str, bool], None], parent: QWidget) -> None:
+        super().__init__(parent)
+        self.track_id = track.id
+        self.setObjectName(f"header-{track.id}")
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setAutoFillBackground(True)
+        pal = self.palette()
+        pal.setColor(self.backgroundRole(), QColor(48, 52, 60) if track.kind == "video" else QColor(46, 56, 50))
+        self.setPalette(pal)
+        box = QVBoxLayout(self)
+        box.setContentsMargins(6, 3, 4, 3)
+        box.setSpacing(2)
+        self.name = QLabel(track.name, self)
+        box.addWidget(self.name)
+        row = QHBoxLayout()
+        row.setSpacing(2)
+        self.buttons: dict[str, QToolButton] = {}
+        for prop, text, tip, kinds, on_value in _SWITCHES:
+            if track.kind not in kinds:
+                continue
+            b = QToolButton(self)
+            b.setObjectName(f"{prop}-{track.id}")
+            b.setText(text)
+            b.setToolTip(tip)
+            b.setCheckable(True)
+            b.setFixedSize(20, 18)
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            b.setStyleSheet(_SWITCH_STYLE.format(on=_SWITCH_COLORS[prop]))
+            b.toggled.connect(lambda checked, p=prop, v=on_value: on_switch(self.track_id, p,
+                                                                           checked if v else not checked))
+            self.buttons[prop] = b
+            row.addWidget(b)
+        row.addStretch(1)
+        box.addLayout(row)
+        box.addStretch(1)
+        self.set_track(track)
+
+    def set_track(self, track: Track) -> None:
+        self.name.setText(track.name)
+        self.name.setToolTip(f"{track.name} ({track.kind})")
+        for prop, _text, _tip, _kinds, on_value in _SWITCHES:
+            b = self.buttons.get(prop)
+            if b is not None:
+                b.blockSignals(True)
+                b.setChecked(getattr(track, prop) == on_value)
+                b.blockSignals(False)
+
+
+class HeaderPanel(QWidget):
+    """The column of track headers left of the clips; scrolls vertically with them."""
+
+    def __init__(self, on_switch: Callable[[str, str, bool], None], parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setObjectName("timeline-headers")
+        self._on_switch = on_switch
+        self._content = QWidget(self)
+        self._headers: dict[str, TrackHeader] = {}
+        self._shape: list[tuple[str, float, float]] = []
+        self._offset = 0
+
+    def header(self, track_id: str) -> TrackHeader | None:
+        return self._headers.get(track_id)
+
+    def set_rows(self, rows: list[Row]) -> None:
+        shape = [(r.track.id, r.top, r.height) for r in rows]
+        if shape != self._shape:
+            for h in self._headers.values():
+                h.hide()
+                h.deleteLater()  # a header may be deleted from inside its own button's signal
+            self._headers = {}
+            for r in rows:
+                h = TrackHeader(r.track, self._on_switch, self._content)
+                h.setGeometry(0, int(r.top), self.width(), int(r.height) - 1)
+                h.show()
+                self._headers[r.track.id] = h
+            self._shape = shape
+        else:
+            for r in rows:
+                self._headers[r.track.id].set_track(r.track)
+        height = int(rows[-1].bottom) if rows else 0
+        self._content.setGeometry(0, -self._offset, self.width(), max(height, self.height()))
+
+    def set_offset(self, offset: int) -> None:
+        self._offset = offset
+        self._content.move(0, -offset)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        self._content.resize(self.width(), max(self._content.height(), self.height()))
+        for h in self._headers.values():
+            h.resize(self.width(), h.height())
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt API
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor(36, 36, 39))
+        p.end()

@@ -1,0 +1,130 @@
+"""Scene items: clips, transitions and the playhead line. They paint; the view edits."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsLineItem, QStyleOptionGraphicsItem, QWidget
+
+from studio.core.timeline import Clip, Transition
+
+from .geometry import Layout, Row
+
+#: Clip body colours: by track kind, stills purple, missing media grey.
+KIND_COLORS = {
+    "video": QColor(62, 110, 170),
+    "image": QColor(128, 88, 160),
+    "audio": QColor(58, 140, 96),
+}
+MISSING_COLOR = QColor(100, 100, 100)
+SELECTED_PEN = QPen(QColor(255, 200, 40), 2)
+TEXT_COLOR = QColor(240, 240, 240)
+
+
+class ClipItem(QGraphicsItem):
+    """One clip as a rounded rectangle with its name and link/group marks."""
+
+    def __init__(self, clip: Clip, track_id: str, kind: str, row: Row, layout: Layout) -> None:
+        super().__init__()
+        self.setZValue(1)
+        self.selected = False
+        self._rect = QRectF()
+        self.update_clip(clip, track_id, kind, row, layout)
+
+    def update_clip(self, clip: Clip, track_id: str, kind: str, row: Row, layout: Layout) -> None:
+        self.clip, self.track_id, self.kind = clip, track_id, kind
+        self.place(row, layout)
+
+    def place(self, row: Row, layout: Layout) -> None:
+        self.prepareGeometryChange()
+        x0, x1 = layout.x(self.clip.position), layout.x(self.clip.end)
+        self._rect = QRectF(0, 0, max(1.0, x1 - x0), row.height - 4)
+        self.setPos(x0, row.top + 2)
+        self.update()
+
+    def set_selected(self, on: bool) -> None:
+        if on != self.selected:
+            self.selected = on
+            self.update()
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt API
+        return self._rect.adjusted(-1, -1, 1, 1)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        r = self._rect.adjusted(0.5, 0.5, -0.5, -0.5)
+        color = KIND_COLORS.get(self.kind, MISSING_COLOR)
+        if not self.clip.enabled:
+            color = color.darker(180)
+        radius = min(4.0, r.width() / 3)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setPen(SELECTED_PEN if self.selected else QPen(color.lighter(140), 1))
+        painter.setBrush(QBrush(color))
+        painter.drawRoundedRect(r, radius, radius)
+        if r.width() < 14:
+            return
+        painter.setPen(TEXT_COLOR)
+        font = QFont(painter.font())
+        font.setPointSizeF(8.5)
+        painter.setFont(font)
+        text_rect = r.adjusted(5, 2, -4, -2)
+        for mark, on in (("G", self.clip.group), ("L", self.clip.link)):  # linked / grouped badges
+            if on and text_rect.width() > 40:
+                badge = QRectF(text_rect.right() - 11, text_rect.top() + 1, 11, 11)
+                painter.setBrush(QColor(0, 0, 0, 90))
+                painter.setPen(Qt.PenStyle.NoPen)
+                painter.drawRoundedRect(badge, 2, 2)
+                painter.setPen(TEXT_COLOR)
+                small = QFont(font)
+                small.setPointSizeF(6.5)
+                painter.setFont(small)
+                painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, mark)
+                painter.setFont(font)
+                text_rect.setRight(text_rect.right() - 14)
+        name = self.clip.name or self.clip.id
+        elided = painter.fontMetrics().elidedText(name, Qt.TextElideMode.ElideRight, int(max(0, text_rect.width())))
+        painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, elided)
+        self._paint_fades(painter, r)
+
+    def _paint_fades(self, painter: QPainter, r: QRectF) -> None:
+        ppf = r.width() / max(1, self.clip.duration)
+        painter.setPen(QPen(QColor(255, 255, 255, 140), 1))
+        if self.clip.fade_in:
+            painter.drawLine(r.bottomLeft(), QPointF(r.left() + self.clip.fade_in * ppf, r.top()))
+        if self.clip.fade_out:
+            painter.drawLine(QPointF(r.right() - self.clip.fade_out * ppf, r.top()), r.bottomRight())
+
+
+class TransitionItem(QGraphicsItem):
+    """A cross-hatched overlay across the cut a transition covers."""
+
+    def __init__(self, transition: Transition, cut: int, row: Row, layout: Layout) -> None:
+        super().__init__()
+        self.setZValue(2)
+        self.transition = transition
+        x0, x1 = layout.x(cut - transition.before), layout.x(cut + transition.after)
+        self._rect = QRectF(0, 0, max(2.0, x1 - x0), row.height - 4)
+        self.setPos(x0, row.top + 2)
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt API
+        return self._rect
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        painter.setPen(QPen(QColor(255, 255, 255, 200), 1))
+        painter.setBrush(QBrush(QColor(20, 20, 20, 90)))
+        painter.drawRect(self._rect.adjusted(0.5, 0.5, -0.5, -0.5))
+        painter.setBrush(QBrush(QColor(255, 255, 255, 150), Qt.BrushStyle.DiagCrossPattern))
+        painter.drawRect(self._rect.adjusted(0.5, 0.5, -0.5, -0.5))
+        path = QPainterPath()
+        path.moveTo(self._rect.bottomLeft())
+        path.lineTo(self._rect.topRight())
+        painter.drawPath(path)
+
+
+class PlayheadItem(QGraphicsLineItem):
+    def __init__(self) -> None:
+        super().__init__()
+        pen = QPen(QColor(235, 60, 60), 1)
+        pen.setCosmetic(True)
+        self.setPen(pen)
+        self.setZValue(100)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, False)

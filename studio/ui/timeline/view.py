@@ -1,0 +1,489 @@
+"""The timeline: a QGraphicsView over the sequence with a ruler and track headers around it.
+
+It never changes the project itself: gestures, keys and drops build commands and apply them
+through the one History; the scene follows ``history.changed`` (only the tracks touched).
+"""
+
+from __future__ import annotations
+
+import math
+
+import shiboken6
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QAction,
+    QColor,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QMouseEvent,
+    QPainter,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import QApplication, QGraphicsScene, QGraphicsView, QLabel, QWidget
+
+from studio.core.changes import Change
+from studio.core.edits import Command, Razor, Roll, SetTrackProperty, Slide, Slip, Trim
+from studio.core.edits.base import linked_ids
+from studio.core.errors import EditError
+from studio.core.history import History
+from studio.core.timebase import format_timecode
+
+from . import actions as timeline_actions
+from .chrome import HeaderPanel, Ruler
+from .editing import ASSET_MIME, drop_placements
+from .geometry import HEADER_WIDTH, MAX_PPF, MIN_PPF, RULER_HEIGHT, SNAP_PX, Hit, Layout, snap_offset, snap_points
+from .gestures import DeltaDrag, Drag, MoveDrag, RubberBandDrag
+from .items import ClipItem, PlayheadItem, TransitionItem
+
+_END_ROOM_PX = 60
+TOOLS = ("select", "razor", "ripple", "roll", "slip", "slide")
+_EDGE_CURSOR = {"select": Qt.CursorShape.SizeHorCursor, "ripple": Qt.CursorShape.SplitHCursor,
+                "roll": Qt.CursorShape.SplitHCursor}
+
+
+class TimelineView(QGraphicsView):
+    playhead_changed = Signal(int)
+    selection_changed = Signal(list)
+    status_message = Signal(str)
+
+    def __init__(self, history: History, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("timeline")
+        self.history = history
+        self._ppf = 2.0
+        self._playhead = 0
+        self._selected: list[str] = []
+        self._tool = "select"
+        self._snapping = True
+        self._drag: Drag | None = None
+        self._press: tuple[QPointF, Drag] | None = None  # a drag waiting for the mouse to move far enough
+        self._clip_items: dict[str, ClipItem] = {}
+        self._transition_items: dict[str, list[TransitionItem]] = {}
+        self._layout = Layout(history.project, self._ppf)
+
+        self._scene = QGraphicsScene(self)
+        self._scene.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
+        self.setScene(self._scene)
+        self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
+        self.setViewportMargins(HEADER_WIDTH, RULER_HEIGHT, 0, 0)
+        self.setAcceptDrops(True)
+        self.viewport().setAcceptDrops(True)
+        self.viewport().setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setBackgroundBrush(QColor(28, 28, 30))
+
+        self._playhead_item = PlayheadItem()
+        self._scene.addItem(self._playhead_item)
+        self.ruler = Ruler(self, self)
+        self.headers = HeaderPanel(self._set_track_switch, self)
+        self._corner = QLabel(self)
+        self._corner.setObjectName("timeline-timecode")
+        self._corner.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._corner.setStyleSheet("background: #26262a; color: #e8e8e8; font-family: monospace;")
+        self.horizontalScrollBar().valueChanged.connect(lambda _v: self.ruler.update())
+        self.verticalScrollBar().valueChanged.connect(self.headers.set_offset)
+
+        self._actions = timeline_actions.build(self)
+        self.addActions(self._actions)
+        self._sync(full=True)
+        self._update_corner()
+        history.changed.connect(self._on_changed)
+
+    # --- public API ---------------------------------------------------------------------
+    def playhead(self) -> int:
+        return self._playhead
+
+    def set_playhead(self, frame: int) -> None:
+        frame = max(0, int(frame))
+        if frame == self._playhead:
+            return
+        self._playhead = frame
+        if self._layout.x(frame) + _END_ROOM_PX > self._scene.sceneRect().right():
+            self._update_scene_rect()
+        self._place_playhead()
+        if self._drag is None:  # during playback, page along so the playhead stays in sight
+            x, left, width = self._layout.x(frame), self.scroll_x(), self.viewport().width()
+            if not left <= x <= left + width:
+                self.horizontalScrollBar().setValue(round(x - width * 0.1))
+        self.ruler.update()
+        self._update_corner()
+        self.playhead_changed.emit(frame)
+
+    def selected_clip_ids(self) -> list[str]:
+        return list(self._selected)
+
+    def select(self, ids) -> None:
+        project = self.history.project
+        wanted = [i for i in dict.fromkeys(ids) if project.find_clip(i) is not None]
+        if wanted == self._selected:
+            return
+        for cid in set(self._selected) | set(wanted):
+            item = self._clip_items.get(cid)
+            if item is not None:
+                item.set_selected(cid in wanted)
+        self._selected = wanted
+        self.selection_changed.emit(list(wanted))
+
+    def select_all(self) -> None:
+        self.select([c.id for _, c in self.history.project.all_clips()])
+
+    def pixels_per_frame(self) -> float:
+        return self._ppf
+
+    def set_zoom(self, pixels_per_frame: float, anchor_view_x: float | None = None) -> None:
+        ppf = min(MAX_PPF, max(MIN_PPF, float(pixels_per_frame)))
+        if anchor_view_x is None:
+            anchor_view_x = self._playhead * self._ppf - self.scroll_x()
+            if not 0 <= anchor_view_x <= self.viewport().width():
+                anchor_view_x = 0.0
+        anchor_frame = (self.scroll_x() + anchor_view_x) / self._ppf
+        self._ppf = ppf
+        self._sync(full=True)
+        self.horizontalScrollBar().setValue(round(anchor_frame * ppf - anchor_view_x))
+        self.ruler.update()
+
+    def zoom_by(self, factor: float) -> None:
+        self.set_zoom(self._ppf * factor)
+
+    def zoom_to_fit(self) -> None:
+        frames = max(self.history.project.sequence.duration, int(self.history.project.fps * 5))
+        self.set_zoom((self.viewport().width() - _END_ROOM_PX - 4) / frames)
+        self._update_scene_rect()
+        self.horizontalScrollBar().setValue(0)
+
+    def tool(self) -> str:
+        return self._tool
+
+    def set_tool(self, name: str) -> None:
+        if name not in TOOLS:
+            raise ValueError(f"unknown timeline tool {name!r}: use one of {', '.join(TOOLS)}")
+        self._tool = name
+        for a in self._actions:
+            if a.data() == f"tool:{name}":
+                a.setChecked(True)
+        self.viewport().setCursor(Qt.CursorShape.IBeamCursor if name == "razor" else Qt.CursorShape.ArrowCursor)
+        self.status_message.emit(f"{name.capitalize()} tool")
+
+    def snapping(self) -> bool:
+        return self._snapping
+
+    def set_snapping(self, on: bool) -> None:
+        self._snapping = bool(on)
+        for a in self._actions:
+            if a.data() == "snapping":
+                a.setChecked(self._snapping)
+
+    def actions(self) -> list[QAction]:
+        """Timeline actions with shortcuts (active while the timeline has focus)."""
+        return list(self._actions)
+
+    def timeline_layout(self) -> Layout:
+        """Where tracks and frames are in scene coordinates (for gestures and tests)."""
+        return self._layout
+
+    def scroll_x(self) -> float:
+        return float(self.horizontalScrollBar().value())
+
+    def scene_pos_of(self, frame: int, track_id: str, *, dy: float = 0.5) -> QPointF:
+        """Scene point at ``frame`` in a track row (``dy`` is the fraction of its height)."""
+        row = self._layout.by_id[track_id]
+        return QPointF(self._layout.x(frame), row.top + row.height * dy)
+
+    # --- edits ----------------------------------------------------------------------------
+    def apply(self, command: Command) -> bool:
+        """Apply a command; an impossible edit becomes a status message. True if applied."""
+        try:
+            self.history.apply(command)
+        except EditError as e:
+            self.status_message.emit(str(e))
+            return False
+        return True
+
+    def apply_all(self, label: str, commands: list[Command]) -> bool:
+        try:
+            with self.history.transaction(label):
+                for c in commands:
+                    self.history.apply(c)
+        except EditError as e:
+            self.status_message.emit(str(e))
+            return False
+        return True
+
+    def _set_track_switch(self, track_id: str, prop: str, value: bool) -> None:
+        if not self.apply(SetTrackProperty(track_id, prop, value)):
+            self._sync(full=True)  # put the button back
+
+    # --- model -> scene -------------------------------------------------------------------
+    def _on_changed(self, change: Change) -> None:
+        if not shiboken6.isValid(self):
+            self.history.changed.disconnect(self._on_changed)
+            return
+        if change.empty:
+            return
+        full = change.assets_changed or change.settings_changed  # clip colours/names may change
+        self._sync(full=full, track_ids=None if full else change.track_ids)
+        if change.markers_changed:
+            self.ruler.update()
+
+    def _sync(self, full: bool = False, track_ids=None) -> None:
+        project = self.history.project
+        old_rows = {tid: (r.top, r.height) for tid, r in self._layout.by_id.items()}
+        self._layout = layout = Layout(project, self._ppf)
+        if full or old_rows != {tid: (r.top, r.height) for tid, r in layout.by_id.items()}:
+            track_ids = None
+        kinds = {a.id: "image" if a.kind == "image" else "media" for a in project.assets}
+        for row in layout.rows:
+            track = row.track
+            if track_ids is not None and track.id not in track_ids:
+                continue
+            for c in track.clips:
+                item = self._clip_items.get(c.id)
+                kind = kinds.get(c.asset_id, "missing")
+                kind = track.kind if kind == "media" else kind
+                if item is None:
+                    item = ClipItem(c, track.id, kind, row, layout)
+                    item.set_selected(c.id in self._selected)
+                    self._scene.addItem(item)
+                    self._clip_items[c.id] = item
+                elif full or item.clip is not c or item.track_id != track.id:
+                    item.update_clip(c, track.id, kind, row, layout)
+            for tr in self._transition_items.pop(track.id, []):
+                self._scene.removeItem(tr)
+            by_id = {c.id: c for c in track.clips}
+            self._transition_items[track.id] = items = []
+            for tr in track.transitions:
+                a = by_id.get(tr.a)
+                if a is not None:
+                    items.append(TransitionItem(tr, a.end, row, layout))
+                    self._scene.addItem(items[-1])
+        present = {c.id for _, c in project.all_clips()}
+        for cid in [cid for cid in self._clip_items if cid not in present]:
+            self._scene.removeItem(self._clip_items.pop(cid))
+        for tid in [tid for tid in self._transition_items if tid not in layout.by_id]:
+            for tr in self._transition_items.pop(tid):
+                self._scene.removeItem(tr)
+        if any(cid not in present for cid in self._selected):
+            self._selected = [cid for cid in self._selected if cid in present]
+            self.selection_changed.emit(list(self._selected))
+        self._update_scene_rect()
+        self.headers.set_rows(layout.rows)
+        self.viewport().update()
+        self.ruler.update()
+
+    def _update_scene_rect(self) -> None:
+        project = self.history.project
+        # a little room after the end to drop and drag into; it grows as clips move right
+        end = max(project.sequence.duration, self._playhead)
+        width = max(end * self._ppf + _END_ROOM_PX, self.viewport().width() - 2)
+        self._scene.setSceneRect(0, 0, width, max(self._layout.height, 1))
+        self._place_playhead()
+
+    def _place_playhead(self) -> None:
+        x = self._layout.x(self._playhead)
+        self._playhead_item.setLine(x, 0, x, max(self._layout.height, self.viewport().height()))
+
+    def _update_corner(self) -> None:
+        self._corner.setText(format_timecode(self._playhead, self.history.project.fps))
+
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802 - Qt API
+        painter.fillRect(rect, QColor(28, 28, 30))
+        for i, row in enumerate(self._layout.rows):
+            shade = 36 if i % 2 else 32
+            painter.fillRect(QRectF(rect.left(), row.top, rect.width(), row.height),
+                             QColor(shade, shade, shade + 4) if row.track.kind == "video" else
+                             QColor(shade, shade + 3, shade))
+            painter.setPen(QColor(20, 20, 22))
+            painter.drawLine(QPointF(rect.left(), row.bottom - 0.5), QPointF(rect.right(), row.bottom - 0.5))
+            if row.track.locked:
+                painter.fillRect(QRectF(rect.left(), row.top, rect.width(), row.height),
+                                 QColor(0, 0, 0, 70))
+
+    # --- geometry of the frame around the viewport --------------------------------------
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        vp = self.viewport().geometry()
+        self.ruler.setGeometry(vp.left(), vp.top() - RULER_HEIGHT, vp.width(), RULER_HEIGHT)
+        self.headers.setGeometry(vp.left() - HEADER_WIDTH, vp.top(), HEADER_WIDTH, vp.height())
+        self._corner.setGeometry(vp.left() - HEADER_WIDTH, vp.top() - RULER_HEIGHT, HEADER_WIDTH, RULER_HEIGHT)
+        self.headers.set_rows(self._layout.rows)
+        self._update_scene_rect()
+
+    # --- mouse ----------------------------------------------------------------------------
+    def _hit(self, pos: QPointF) -> tuple[QPointF, Hit]:
+        scene = self.mapToScene(pos.toPoint())
+        return scene, self._layout.hit(scene.x(), scene.y())
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
+        if event.button() != Qt.MouseButton.LeftButton:
+            super().mousePressEvent(event)
+            return
+        self.setFocus(Qt.FocusReason.MouseFocusReason)
+        scene, hit = self._hit(event.position())
+        self.history.end_merge()
+        drag = self._start(scene, hit, event.modifiers())
+        if drag is not None:
+            self._press = (event.position(), drag)
+        event.accept()
+
+    def _start(self, scene: QPointF, hit: Hit, mods: Qt.KeyboardModifier) -> Drag | None:
+        x = scene.x()
+        tool, clip = self._tool, hit.clip
+        if clip is None:
+            keep = self._selected if mods & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier) \
+                else []
+            self.select(keep)
+            return RubberBandDrag(self, x, scene.y(), list(keep))
+        if hit.row is not None and hit.row.track.locked:
+            if tool in ("select", "ripple"):
+                self.select([clip.id])
+            self.status_message.emit(f"track {hit.row.track.name} is locked")
+            return None
+        if tool == "razor":
+            self.apply(Razor(hit.frame, clip.id))
+            return None
+        project = self.history.project
+        partners = linked_ids(project, [clip.id], groups=False)
+        if hit.part in ("head", "tail") and tool in ("select", "ripple"):
+            edge = clip.position if hit.part == "head" else clip.end
+            ripple = tool == "ripple"
+            return DeltaDrag(self, x, lambda d: Trim(clip.id, hit.part, d, ripple=ripple), [edge], partners)
+        if tool == "roll":
+            track = hit.row.track
+            cut = clip.position if (hit.part == "head" or (hit.part == "body" and x < self._layout.x(
+                clip.position + clip.duration / 2))) else clip.end
+            left = next((c for c in track.clips if c.end == cut), None)
+            right = next((c for c in track.clips if c.position == cut), None)
+            if left is None or right is None:
+                self.status_message.emit("roll: click a cut between two adjacent clips")
+                return None
+            exclude = partners | linked_ids(project, [left.id, right.id], groups=False)
+            return DeltaDrag(self, x, lambda d: Roll(left.id, d), [cut], exclude)
+        if tool == "slip":
+            return DeltaDrag(self, x, lambda d: Slip(clip.id, -d), [], partners)
+        if tool == "slide":
+            return DeltaDrag(self, x, lambda d: Slide(clip.id, d), [clip.position, clip.end], partners)
+        # select / ripple on a clip body: selection, then a move
+        if mods & Qt.KeyboardModifier.ControlModifier:
+            if clip.id in self._selected:
+                self.select([c for c in self._selected if c != clip.id])
+                return None
+            self.select([*self._selected, clip.id])
+        elif mods & Qt.KeyboardModifier.ShiftModifier:
+            self.select([*self._selected, clip.id])
+        elif clip.id not in self._selected:
+            self.select([clip.id])
+        return MoveDrag(self, x, self.selected_clip_ids(), hit.row.track.id)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
+        if self._press is not None:
+            start, drag = self._press
+            if isinstance(drag, RubberBandDrag) or (event.position() - start).manhattanLength() >= \
+                    QApplication.startDragDistance():
+                self._press, self._drag = None, drag
+        if self._drag is not None:
+            scene = self.mapToScene(event.position().toPoint())
+            self._drag.move(scene.x(), scene.y())
+            self._autoscroll(event.position())
+        else:
+            self._hover(event.position())
+        event.accept()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
+        if event.button() != Qt.MouseButton.LeftButton:
+            super().mouseReleaseEvent(event)
+            return
+        scene = self.mapToScene(event.position().toPoint())
+        if self._drag is not None:
+            self._drag.move(scene.x(), scene.y())
+            self._drag.release(scene.x(), scene.y())
+        elif self._press is not None:
+            self._press[1].cancel()
+        self._drag = self._press = None
+        self.history.end_merge()
+        event.accept()
+
+    def _hover(self, pos: QPointF) -> None:
+        _, hit = self._hit(pos)
+        if self._tool == "razor":
+            return
+        if hit.part in ("head", "tail") and self._tool in _EDGE_CURSOR:
+            self.viewport().setCursor(_EDGE_CURSOR[self._tool])
+        elif hit.clip is not None and self._tool in ("slip", "slide"):
+            self.viewport().setCursor(Qt.CursorShape.SizeAllCursor)
+        else:
+            self.viewport().setCursor(Qt.CursorShape.ArrowCursor)
+
+    def _autoscroll(self, pos: QPointF) -> None:
+        bar = self.horizontalScrollBar()
+        if pos.x() > self.viewport().width() - 10:
+            bar.setValue(bar.value() + 10)
+        elif pos.x() < 10:
+            bar.setValue(bar.value() - 10)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt API
+        steps = event.angleDelta().y() / 120
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            self.set_zoom(self._ppf * math.pow(1.25, steps), anchor_view_x=event.position().x())
+            event.accept()
+            return
+        if event.modifiers() & Qt.KeyboardModifier.ShiftModifier or not self.verticalScrollBar().maximum():
+            bar = self.horizontalScrollBar()
+            bar.setValue(bar.value() - round(steps * 120))
+            event.accept()
+            return
+        super().wheelEvent(event)
+
+    # --- drops of bin assets ----------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt API
+        if event.mimeData().hasFormat(ASSET_MIME):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802 - Qt API
+        if event.mimeData().hasFormat(ASSET_MIME):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt API
+        if not event.mimeData().hasFormat(ASSET_MIME):
+            event.ignore()
+            return
+        asset_id = bytes(event.mimeData().data(ASSET_MIME).data()).decode("utf-8").strip()
+        scene, hit = self._hit(event.position())
+        event.acceptProposedAction()
+        if hit.row is None:
+            self.status_message.emit("drop media on a track")
+            return
+        frame = self.drop_frame(scene.x())
+        overwrite = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
+        self.drop_asset(asset_id, hit.row.track.id, frame, overwrite=overwrite)
+
+    def drop_frame(self, x: float) -> int:
+        frame = self._layout.frame(x)
+        if self._snapping:
+            frame += snap_offset([frame], snap_points(self.history.project, extra=[self._playhead]),
+                                 SNAP_PX / self._ppf)
+        return frame
+
+    def drop_asset(self, asset_id: str, track_id: str, frame: int, *, overwrite: bool = False) -> bool:
+        """Put an asset on a track at a frame (insert, or overwrite), with linked audio for A/V."""
+        from studio.core.edits import InsertClips, OverwriteClips
+
+        project = self.history.project
+        track = project.track(track_id)
+        if track is None:
+            return False
+        try:
+            placements = drop_placements(project, asset_id, track, frame)
+        except EditError as e:
+            self.status_message.emit(str(e))
+            return False
+        command = OverwriteClips(placements) if overwrite else InsertClips(placements)
+        if self.apply(command):
+            self.select([c.id for _, c in placements])
+            return True
+        return False
