@@ -12,11 +12,17 @@ _PROBE = r"""
 import importlib, json, pkgutil, sys
 import studio
 names = []
-for info in pkgutil.walk_packages(studio.__path__, "studio."):
-    if info.name.startswith(("studio.ui", "studio.cli")):
-        continue
-    importlib.import_module(info.name)
-    names.append(info.name)
+def walk(path, prefix):
+    # walk the folders ourselves: pkgutil.walk_packages imports every package to recurse,
+    # studio.ui's included, which would load Qt before we look
+    for info in pkgutil.iter_modules(path, prefix):
+        if info.name.startswith(("studio.ui", "studio.cli")):
+            continue
+        module = importlib.import_module(info.name)
+        names.append(info.name)
+        if info.ispkg:
+            walk(module.__path__, info.name + ".")
+walk(studio.__path__, "studio.")
 heavy = sorted(m for m in ("torch", "diffusers", "transformers", "PySide6") if m in sys.modules)
 print(json.dumps({"imported": names, "heavy": heavy}))
 """
