@@ -14,7 +14,7 @@ from studio.core.errors import StudioError
 from .errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, UsageError
 
 #: Commands of the contract that later work adds; named so they are not taken for a project.
-PLANNED = ("generate", "conform", "foley", "models")
+PLANNED = ("generate", "models")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -61,6 +61,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--range", metavar="A-B", help="render only from A to B (seconds or timecode each)")
     p.add_argument("--normalize", type=float, metavar="LUFS", help="normalise loudness to LUFS (e.g. -14)")
 
+    p = sub.add_parser("conform", help="frame-interpolate and upscale a clip (default: 3840x2160 at 60 fps)")
+    p.add_argument("input", metavar="IN")
+    p.add_argument("-o", "--output", required=True, metavar="OUT")
+    p.add_argument("--fps", default="60", metavar="F", help="output frame rate: 60, 50, 30000/1001 ... (default: 60)")
+    p.add_argument("--size", default="3840x2160", metavar="WxH", help="output size (default: 3840x2160)")
+    p.add_argument("--interp", default="auto", choices=("auto", "flow", "rife"),
+                   help="frame interpolation (rife needs STUDIO_RIFE_WEIGHTS; auto: rife with weights and CUDA)")
+    p.add_argument("--upscale", default="auto", choices=("auto", "lanczos", "esrgan"),
+                   help="upscaler (esrgan needs STUDIO_ESRGAN_WEIGHTS; auto: esrgan with weights and CUDA)")
+
+    p = sub.add_parser("foley", help="detect visual events in a video and add synced sound effects")
+    p.add_argument("input", metavar="IN")
+    p.add_argument("-o", "--output", metavar="OUT", help="the video with the foley as an extra audio stream")
+    p.add_argument("--into", metavar="PROJECT", help="place the foley pass in a project instead (one undo step)")
+    p.add_argument("--at", metavar="TIME", help="with --into: sequence time of IN's start (default 0)")
+    p.add_argument("--prompt", metavar="TEXT", help="what it sounds like, e.g. 'metal', 'wood', 'glass'")
+    p.add_argument("--backend", default="synth", metavar="NAME", help="sound source: synth (default), bank or a plugin")
+    p.add_argument("--events-json", metavar="FILE", help="write the detected events to FILE")
+    p.add_argument("--use-events", metavar="FILE", help="read the events from FILE instead of detecting them")
+    p.add_argument("--mix", action="store_true", help="mix the foley into the original sound (one audio stream)")
+
     p = sub.add_parser("demo", help="create a demo project with synthetic media")
     p.add_argument("-o", "--output", default="shotline-demo", metavar="DIR")
     p.add_argument("--preset", default="4K60 H.264", help="what the demo is rendered to (default: 4K60 H.264)")
@@ -87,6 +108,12 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "render":
         from .render_cmd import cmd_render
         return cmd_render(args)
+    if args.command == "conform":
+        from .conform_cmd import cmd_conform
+        return cmd_conform(args)
+    if args.command == "foley":
+        from .foley_cmd import cmd_foley
+        return cmd_foley(args)
     if args.command == "demo":
         from .demo_cmd import cmd_demo
         return cmd_demo(args)

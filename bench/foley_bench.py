@@ -1,0 +1,178 @@
+"""Auto-foley: sync accuracy on synthetic bouncing balls, and speed against ffmpeg's decode.
+
+a) sync: bouncing-ball variants (speed, size, noise added with numpy before encoding, heavy
+   compression) with ground-truth impact frames; an impact found within one frame of a true one
+   is a hit (one-to-one). Prints precision, recall, F1 and the median absolute time error
+   (targets: F1 >= 0.9);
+b) speed: `studio foley X -o OUT` (synth backend, the whole command in its own process:
+   decode, analysis, events, sounds, mux) on a 60 s 1080p30 clip (a 10 s synthetic clip looped
+   with `ffmpeg -stream_loop -c copy`) against `ffmpeg -i X -f null -` decoding the same file
+   (target: foley <= 1.5x decode). The in-process analysis time is reported too.
+
+Last line: a JSON object. Usage: python bench/foley_bench.py [--seconds 60] [--skip-speed]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _harness import have, run, studio  # noqa: E402
+
+from studio.ai.foley.analysis import analyze  # noqa: E402
+from studio.ai.foley.events import detect_events  # noqa: E402
+from studio.media.synth_scenes import ball_height  # noqa: E402
+
+#: name -> (width, height, fps, frames, first_impact, period, noise sigma, crf)
+VARIANTS = {
+    "base 640x360@25": (640, 360, 25, 150, 37, 30, 0, 18),
+    "fast (period 14)": (640, 360, 25, 150, 9, 14, 0, 18),
+    "slow (period 50)": (640, 360, 25, 200, 30, 50, 0, 18),
+    "small 320x180@30": (320, 180, 30, 150, 20, 25, 0, 18),
+    "large 1280x720@24": (1280, 720, 24, 120, 12, 22, 0, 18),
+    "noise sigma 12": (640, 360, 25, 150, 37, 30, 12, 18),
+    "noise sigma 25": (640, 360, 25, 150, 37, 30, 25, 18),
+    "crf 40": (640, 360, 25, 150, 37, 30, 0, 40),
+    "noise 12 + crf 35": (640, 360, 30, 150, 15, 27, 12, 35),
+    "sub-frame (first 37.4)": (640, 360, 25, 150, 37.4, 30, 0, 18),
+    "sub-frame (first 20.7) @30": (480, 270, 30, 150, 20.7, 26, 4, 23),
+}
+
+
+def write_ball(path: Path, width: int, height: int, fps: int, frames: int, first: float, period: int,
+               noise: float = 0.0, crf: int = 18, seed: int = 0) -> list[float]:
+    """Like studio.media.synth_scenes.write_bouncing_ball (same geometry), plus noise, any CRF and a
+    fractional first impact (sub-frame ground truth)."""
+    rng = np.random.default_rng(seed)
+    floor_y, radius = int(height * 0.85), max(4, height // 14)
+    top_y = radius + height // 12
+    yy, xx = np.mgrid[-radius:radius + 1, -radius:radius + 1]
+    disc = xx**2 + yy**2 <= radius**2
+    background = np.empty((height, width, 3), np.uint8)
+    background[:] = (40, 44, 60)
+    background[floor_y:] = (90, 70, 50)
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=fps)
+        s.width, s.height, s.pix_fmt = width, height, "yuv420p"
+        s.options = {"preset": "ultrafast", "crf": str(crf)}
+        for i in range(frames):
+            img = background.copy()
+            cy = int(round(floor_y - radius - ball_height(i, first, period) * (floor_y - radius - top_y)))
+            cx = int(round(radius + (width - 2 * radius) * i / max(1, frames - 1)))
+            y0, x0 = cy - radius, cx - radius
+            sub = img[max(0, y0):cy + radius + 1, max(0, x0):cx + radius + 1]
+            mask = disc[max(0, -y0):max(0, -y0) + sub.shape[0], max(0, -x0):max(0, -x0) + sub.shape[1]]
+            sub[mask] = (230, 80, 40)
+            if noise:
+                img = np.clip(img + rng.normal(0, noise, img.shape), 0, 255).astype(np.uint8)
+            f = av.VideoFrame.from_ndarray(img, "rgb24")
+            f.pts = i
+            for p in s.encode(f):
+                c.mux(p)
+        for p in s.encode(None):
+            c.mux(p)
+    return [float(t) for t in np.arange(first % period, frames - 0.5, period)]
+
+
+def score(found: list[float], truth: list[float]) -> tuple[int, list[float]]:
+    """Greedy one-to-one matching within one frame: (hits, abs errors in frames)."""
+    free = list(truth)
+    errors = []
+    for f in sorted(found):
+        best = min(free, key=lambda t: abs(t - f), default=None)
+        if best is not None and abs(best - f) <= 1.0:
+            free.remove(best)
+            errors.append(abs(best - f))
+    return len(errors), errors
+
+
+def sync_bench(folder: Path) -> dict:
+    rows, tp, n_found, n_true, errors_ms = {}, 0, 0, 0, []
+    for name, (w, h, fps, frames, first, period, noise, crf) in VARIANTS.items():
+        path = folder / "variant.mp4"
+        truth = write_ball(path, w, h, fps, frames, first, period, noise, crf)
+        found = [e.time * fps for e in detect_events(analyze(path)) if e.kind == "impact"]
+        hits, errs = score(found, truth)
+        tp, n_found, n_true = tp + hits, n_found + len(found), n_true + len(truth)
+        errors_ms += [e * 1000 / fps for e in errs]
+        rows[name] = {"truth": len(truth), "found": len(found), "hits": hits,
+                      "median_err_ms": round(statistics.median([e * 1000 / fps for e in errs]), 2) if errs else None}
+        print(f"{name:22s} truth {len(truth):2d} found {len(found):2d} hits {hits:2d} "
+              f"median |err| {rows[name]['median_err_ms']} ms", file=sys.stderr)
+    precision = tp / n_found if n_found else 0.0
+    recall = tp / n_true if n_true else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4),
+            "median_abs_err_ms": round(statistics.median(errors_ms), 2) if errors_ms else None,
+            "variants": rows}
+
+
+def speed_bench(folder: Path, seconds: int) -> dict:
+    short = folder / "short.mp4"
+    loops = max(1, seconds // 10)
+    t0 = time.perf_counter()
+    write_ball(short, 1920, 1080, 30, 300, 37, 30, noise=0, crf=23)
+    clip = folder / "long.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-stream_loop", str(loops - 1), "-i", str(short), "-c", "copy",
+                    str(clip)], check=True)
+    made = time.perf_counter() - t0
+    decode_cmd = ["ffmpeg", "-v", "error", "-i", str(clip), "-f", "null", "-"]
+    foley_cmd = studio("foley", str(clip), "-o", str(folder / "out.mp4"))
+    decode, foley, decode_cpu, foley_cpu = None, None, [], []
+    for _ in range(3):  # interleaved, best of three: the machine is shared and noisy
+        for cmd, cpu in ((decode_cmd, decode_cpu), (foley_cmd, foley_cpu)):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            r = run(cmd)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            if r.returncode:
+                raise SystemExit(f"{cmd[0]} failed: {r.stderr}")
+            cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+            if cmd is decode_cmd:
+                decode = r if decode is None or r.seconds < decode.seconds else decode
+            else:
+                foley = r if foley is None or r.seconds < foley.seconds else foley
+    t0 = time.perf_counter()
+    features = analyze(clip)
+    events = detect_events(features)
+    analysis = time.perf_counter() - t0
+    return {"clip": f"{seconds} s 1080p30 ({features.frames} frames)", "clip_made_s": round(made, 1),
+            "ffmpeg_decode_s": round(decode.seconds, 2), "foley_cli_s": round(foley.seconds, 2),
+            "foley_over_decode": round(foley.seconds / decode.seconds, 3),
+            "ffmpeg_decode_cpu_s": round(min(decode_cpu), 2), "foley_cli_cpu_s": round(min(foley_cpu), 2),
+            "foley_over_decode_cpu": round(min(foley_cpu) / min(decode_cpu), 3),
+            "analysis_in_process_s": round(analysis, 2), "analysis_over_decode": round(analysis / decode.seconds, 3),
+            "events": len(events), "foley_peak_rss_mb": round(foley.peak_rss_mb)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=int, default=60, help="length of the speed clip (multiple of 10)")
+    ap.add_argument("--skip-speed", action="store_true")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        result = {"sync": sync_bench(Path(tmp))}
+        if not args.skip_speed:
+            if not have("ffmpeg"):
+                result["speed"] = "skipped: no ffmpeg"
+            else:
+                result["speed"] = speed_bench(Path(tmp), args.seconds)
+    sync, speed = result["sync"], result.get("speed")
+    result["targets"] = {"f1>=0.9": sync["f1"] >= 0.9}
+    if isinstance(speed, dict):
+        result["targets"]["foley<=1.5x decode"] = speed["foley_over_decode"] <= 1.5
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

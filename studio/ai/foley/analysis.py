@@ -1,0 +1,309 @@
+"""Visual features for auto-foley: decode once at analysis size, measure motion per frame.
+
+``analyze(path)`` decodes the first video stream at ~256 px wide straight to grey (PyAV's
+luma plane resized by OpenCV, or swscale for other pixel formats; threaded decode; frames are
+handed to the measuring loop through a small queue so decoding and measuring overlap; frames
+are lightly box-blurred against noise) and measures, per frame ``i`` (values for the
+step from frame ``i - 1`` to ``i``; frame 0 holds zeros):
+
+* ``diff``: global mean absolute frame difference (0..255);
+* ``luma``: mean luminance of frame ``i`` (0..255) and ``hist_delta``: L1 distance of grey
+  histograms of frames ``i - 1`` and ``i`` (0..2), for flashes and cuts;
+* ``region_mag`` / ``region_dir``: DIS optical flow (OpenCV, ultrafast preset, computed on a
+  quarter-size picture, scaled to analysis pixels) on a ``GRID`` of regions: mean magnitude
+  (px/frame at analysis size) and mean direction (radians, image axes: y down);
+* ``vx`` / ``vy``: velocity of the dominant moving region, ``cx`` / ``cy`` its centroid
+  (0..1), ``area`` its share of the frame; ``ay`` is the vertical acceleration (difference of
+  ``vy``). With a static camera (in a typical frame at most a quarter of the picture differs
+  from the median background) the region is the largest foreground blob (exact for any
+  displacement, robust to noise: the threshold follows the measured noise level) and its
+  velocity is the change of its centroid; otherwise (a moving camera) it is the mean DIS flow
+  (half analysis size) of the pixels whose flow magnitude is at least half the frame's maximum
+  (``tracking`` says which: "background" or "flow").
+
+Everything is in analysis pixels per frame; ``Features.width`` says what that width is.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from studio.media.probe import MediaError
+
+#: Default analysis width in pixels (height follows the aspect ratio, rounded to even).
+ANALYSIS_WIDTH = 256
+#: Regions (rows, columns) for the regional flow statistics.
+GRID = (3, 4)
+_HIST_BINS = 32
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    """Per-frame measurements of one clip (arrays of length ``frames``)."""
+
+    path: str
+    fps: Fraction
+    frames: int
+    width: int  # analysis size
+    height: int
+    source_width: int
+    source_height: int
+    start_time: float  # seconds of the first decoded frame (relative to the stream start)
+    diff: np.ndarray
+    luma: np.ndarray
+    hist_delta: np.ndarray
+    vx: np.ndarray
+    vy: np.ndarray
+    cx: np.ndarray
+    cy: np.ndarray
+    area: np.ndarray
+    region_mag: np.ndarray  # (frames, rows, cols)
+    region_dir: np.ndarray  # (frames, rows, cols)
+    tracking: str = "flow"
+
+    @property
+    def ay(self) -> np.ndarray:
+        return np.diff(self.vy, prepend=self.vy[:1])
+
+    @property
+    def duration(self) -> float:
+        return self.frames / float(self.fps)
+
+
+def _analysis_size(width: int, height: int, target: int) -> tuple[int, int]:
+    w = min(target, width) // 2 * 2
+    h = max(2, int(round(height * w / width / 2)) * 2)
+    return max(2, w), h
+
+
+#: Pixel formats whose first plane is 8-bit luma: read it directly (no colour conversion).
+_LUMA_FORMATS = frozenset({"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "nv21",
+                           "yuv440p", "yuvj440p", "yuv411p", "yuv410p", "gray"})
+
+
+def _grey(frame, w: int, h: int) -> np.ndarray:
+    """Frame -> grey ``(h, w)`` uint8: the luma plane resized in OpenCV (cheap), else swscale."""
+    import cv2
+
+    if frame.format.name in _LUMA_FORMATS:
+        plane = frame.planes[0]
+        luma = np.frombuffer(plane, np.uint8).reshape(frame.height, plane.line_size)[:, :frame.width]
+        return cv2.resize(luma, (w, h), interpolation=cv2.INTER_LINEAR)
+    return frame.reformat(width=w, height=h, format="gray").to_ndarray()
+
+
+def _decode_grey(path: str, target_width: int, out: queue.Queue, stop: threading.Event, info: dict) -> None:
+    import av
+
+    try:
+        with av.open(path) as container:
+            if not container.streams.video:
+                raise MediaError(path, "no video stream")
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            cc = stream.codec_context
+            if not cc.width or not cc.height:
+                raise MediaError(path, "the video stream has no picture size")
+            w, h = _analysis_size(cc.width, cc.height, target_width)
+            rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+            info.update(width=w, height=h, source_width=cc.width, source_height=cc.height,
+                        fps=Fraction(rate) if rate else None)
+            first = True
+            for frame in container.decode(stream):
+                if stop.is_set():
+                    return
+                if first:
+                    start = frame.time if frame.time is not None else 0.0
+                    base = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+                    info["start_time"] = max(0.0, start - base)
+                    first = False
+                out.put(_grey(frame, w, h))
+    except MediaError as e:
+        info["error"] = e
+    except (av.FFmpegError, OSError, ValueError) as e:
+        info["error"] = MediaError(path, str(e).strip() or type(e).__name__)
+    finally:
+        out.put(None)
+
+
+def analyze(path: str | os.PathLike[str], *, width: int = ANALYSIS_WIDTH,
+            progress: Callable[[int], None] | None = None,
+            cancelled: Callable[[], bool] | None = None) -> Features:
+    """Decode ``path`` once at analysis size and measure it. Raises MediaError."""
+    import cv2
+
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise MediaError(path, "no such file")
+    if os.path.isdir(path):
+        raise MediaError(path, "is a directory")
+    frames: queue.Queue = queue.Queue(maxsize=64)
+    stop = threading.Event()
+    info: dict = {}
+    worker = threading.Thread(target=_decode_grey, args=(path, width, frames, stop, info), daemon=True)
+    worker.start()
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+    rows: dict[str, list] = {k: [] for k in ("diff", "luma", "hist", "rm", "rd")}
+    prev = prev_hist = prev_small = None
+    greys: list[np.ndarray] = []
+    grid_r, grid_c = GRID
+    try:
+        while True:
+            grey = frames.get()
+            if grey is None:
+                break
+            if cancelled is not None and cancelled():
+                raise InterruptedError("foley analysis cancelled")
+            h, w = grey.shape
+            grey = cv2.blur(grey, (3, 3))
+            greys.append(grey)
+            # regional flow on a quarter-size picture: enough for per-region magnitude/direction
+            small = cv2.resize(grey, (max(grid_c * 4, w // 4), max(grid_r * 4, h // 4)), interpolation=cv2.INTER_AREA)
+            hist = cv2.calcHist([grey], [0], None, [_HIST_BINS], [0, 256]).ravel() / grey.size
+            rows["luma"].append(cv2.mean(grey)[0])
+            if prev is None:
+                rows["diff"].append(0.0)
+                rows["hist"].append(0.0)
+                rows["rm"].append(np.zeros(GRID))
+                rows["rd"].append(np.zeros(GRID))
+            else:
+                rows["diff"].append(cv2.mean(cv2.absdiff(prev, grey))[0])
+                rows["hist"].append(float(np.abs(hist - prev_hist).sum()))
+                scale = w / small.shape[1]
+                fx, fy = cv2.split(dis.calc(prev_small, small, None) * scale)
+                rm, rd = _grid_stats(fx, fy, grid_r, grid_c)
+                rows["rm"].append(rm)
+                rows["rd"].append(rd)
+            prev, prev_hist, prev_small = grey, hist, small
+            if progress is not None:
+                progress(len(rows["luma"]))
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a decoder waiting on a full queue
+            try:
+                frames.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        worker.join()
+    if "error" in info:
+        raise info["error"]
+    n = len(rows["luma"])
+    if n == 0:
+        raise MediaError(path, "the video stream has no decodable frames")
+    fps = info.get("fps")
+    if not fps or fps <= 0:
+        raise MediaError(path, "the video stream has no frame rate")
+
+    def arr(k: str) -> np.ndarray:
+        return np.asarray(rows[k], dtype=np.float64)
+
+    region_mag = np.asarray(rows["rm"])
+    tracked = _track_foreground(greys) if n >= 3 else None
+    tracking = "background"
+    if tracked is None:
+        tracking = "flow"
+        tracked = _track_flow(greys)
+    vx, vy, cx, cy, area = tracked
+
+    return Features(path=path, fps=fps, frames=n, width=info["width"], height=info["height"],
+                    source_width=info["source_width"], source_height=info["source_height"],
+                    start_time=float(info.get("start_time", 0.0)), diff=arr("diff"), luma=arr("luma"),
+                    hist_delta=arr("hist"), vx=vx, vy=vy, cx=cx, cy=cy, area=area, region_mag=region_mag,
+                    region_dir=np.asarray(rows["rd"]), tracking=tracking)
+
+
+def _grid_stats(fx: np.ndarray, fy: np.ndarray, rows: int, cols: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean flow magnitude and direction per grid cell (INTER_AREA to the grid size = block means)."""
+    import cv2
+
+    h, w = fx.shape
+    hh, ww = h // rows * rows, w // cols * cols
+    fx, fy = fx[:hh, :ww], fy[:hh, :ww]
+    mag = cv2.resize(cv2.magnitude(fx, fy), (cols, rows), interpolation=cv2.INTER_AREA)
+    direction = np.arctan2(cv2.resize(fy, (cols, rows), interpolation=cv2.INTER_AREA),
+                           cv2.resize(fx, (cols, rows), interpolation=cv2.INTER_AREA))
+    return mag, direction
+
+
+def _track_flow(greys: list[np.ndarray]):
+    """Mean flow of the dominant moving region (moving camera): DIS flow at half the analysis size.
+
+    The region is every pixel whose flow magnitude is at least half the frame's maximum.
+    Returns ``(vx, vy, cx, cy, area)`` in analysis pixels per frame / fractions of the frame.
+    """
+    import cv2
+
+    n = len(greys)
+    vx, vy, cx, cy, area = np.zeros(n), np.zeros(n), np.full(n, 0.5), np.full(n, 0.5), np.zeros(n)
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+    prev = None
+    for i, g in enumerate(greys):
+        h, w = g.shape
+        cur = cv2.resize(g, (w // 2, h // 2), interpolation=cv2.INTER_AREA) if w >= 128 else g
+        if prev is None:
+            prev = cur
+            continue
+        fx, fy = cv2.split(dis.calc(prev, cur, None) * (w / cur.shape[1]))
+        prev = cur
+        mag = cv2.magnitude(fx, fy)
+        peak = cv2.minMaxLoc(mag)[1]
+        _, mask = cv2.threshold(mag, max(0.5, 0.5 * peak) - 1e-6, 1, cv2.THRESH_BINARY)
+        mask = mask.astype(np.uint8)
+        m = cv2.moments(mask, binaryImage=True)
+        count = int(m["m00"])
+        if count:
+            vx[i], vy[i] = cv2.mean(fx, mask=mask)[0], cv2.mean(fy, mask=mask)[0]
+            cx[i], cy[i] = (m["m10"] / count + 0.5) / mask.shape[1], (m["m01"] / count + 0.5) / mask.shape[0]
+        else:
+            cx[i], cy[i] = cx[i - 1], cy[i - 1]
+        area[i] = count / mask.size
+    return vx, vy, cx, cy, area
+
+
+def _track_foreground(greys: list[np.ndarray]):
+    """Centroid track of the largest foreground blob against a median background (static camera).
+
+    Returns ``(vx, vy, cx, cy, area)`` (velocities in px/frame, centroids 0..1), or None when
+    hardly any frame has a blob or most of the picture differs from the background in a typical
+    frame (a moving camera).
+    """
+    import cv2
+
+    n = len(greys)
+    sample = greys[:: max(1, n // 25)]
+    background = np.median(np.stack(sample), axis=0).astype(np.uint8)
+    h, w = background.shape
+    kernel = np.ones((3, 3), np.uint8)
+    xs, ys, areas, changed = np.full(n, np.nan), np.full(n, np.nan), np.zeros(n), np.zeros(n)
+    # noise level (robust: median absolute deviation from the background) from a few frames
+    sigma = 1.4826 * float(np.median([np.median(cv2.absdiff(g, background)[::2, ::2]) for g in sample[:12]]))
+    level = max(18.0, 5.0 * sigma)
+    for i, g in enumerate(greys):
+        d = cv2.absdiff(g, background)
+        _, mask = cv2.threshold(d, level, 1, cv2.THRESH_BINARY)
+        changed[i] = cv2.countNonZero(mask) / mask.size
+        mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel)
+        count, _, stats, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        if count <= 1:
+            continue
+        k = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+        if stats[k, cv2.CC_STAT_AREA] < 4:
+            continue
+        xs[i], ys[i] = centroids[k]
+        areas[i] = stats[k, cv2.CC_STAT_AREA] / (h * w)
+    seen = ~np.isnan(xs)
+    if seen.sum() < 3 or float(np.median(changed)) > 0.25:
+        return None  # nothing moves, or the camera does (everything differs from the median)
+    idx = np.arange(n)
+    xs = np.interp(idx, idx[seen], xs[seen])
+    ys = np.interp(idx, idx[seen], ys[seen])
+    vx = np.diff(xs, prepend=xs[:1])
+    vy = np.diff(ys, prepend=ys[:1])
+    return vx, vy, (xs + 0.5) / w, (ys + 0.5) / h, areas
