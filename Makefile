@@ -17,12 +17,13 @@ DEB_PACKAGES := libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 \
 	libdbus-1-3 libglib2.0-0 libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxcb-image0 \
 	libxcb-render-util0 libxcb-shape0 libxcb-randr0 libxcb-xinerama0 libportaudio2 xvfb
 
-.PHONY: help run test lint bench bench-deps deps venv install clean distclean
+.PHONY: help run test lint screenshot bench bench-deps deps venv install clean distclean
 
 help:
 	@echo "make run        set up (Debian packages, .venv) and open the demo project"
 	@echo "make test       set up, then ruff, lint-imports and pytest"
 	@echo "make lint       ruff + import-linter contracts"
+	@echo "make screenshot the demo project in the main window -> build/screenshot.png (Xvfb)"
 	@echo "make bench      run every bench/*.py"
 	@echo "make deps       install missing Debian packages (as root) or print the command"
 	@echo "make install    create .venv and install the project with the dev extra"
@@ -71,6 +72,10 @@ install: $(STAMP)
 run: deps install
 	@if [ ! -e "$(DEMO_DIR)/demo.studio" ]; then $(BIN)/studio demo -o "$(DEMO_DIR)" --no-render; fi
 	$(BIN)/studio "$(DEMO_DIR)/demo.studio"
+
+screenshot: install
+	@if [ ! -e "$(DEMO_DIR)/demo.studio" ]; then $(BIN)/studio demo -o "$(DEMO_DIR)" --no-render; fi
+	xvfb-run -a $(BIN)/python scripts/screenshot.py build/screenshot.png "$(DEMO_DIR)/demo.studio"
 
 lint: install
 	$(BIN)/ruff check .

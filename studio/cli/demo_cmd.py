@@ -67,6 +67,9 @@ def make_demo(folder: Path) -> Path:
         history.apply(SetClipProperty(music.id, "gain_db", -18.0))
         logo = clip_for_asset(assets[4], FPS, 25, duration=100)
         history.apply(OverwriteClip(add_v2.track_id, logo))
+        # a corner bug: a quarter-size, slightly transparent picture-in-picture over the shots
+        for name, value in (("scale", 0.25), ("x", 440.0), ("y", -240.0), ("opacity", 0.85)):
+            history.apply(SetClipProperty(logo.id, name, value))
         history.apply(AddMarker(100, "ball"))
         history.apply(AddMarker(137, "impact", color="orange"))
         history.apply(AddMarker(200, "bars", color="blue"))

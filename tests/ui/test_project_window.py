@@ -195,7 +195,7 @@ def test_run_editor_shows_error_with_empty_project(qtbot, tmp_path):
         app.quit()
 
     QTimer.singleShot(0, inspect)
-    assert app_module.run_editor(str(bad)) == 0
+    assert app_module.run_editor(str(bad), window_factory=ProjectWindow) == 0
     assert seen["error"] == f"cannot open '{bad}': not a text file (not UTF-8)"
     assert seen["title"] == "Shotline Studio — Untitled" and seen["tracks"] == 2 and seen["box"]
     assert seen["window_color"] < 80 and seen["style"] == "fusion"
