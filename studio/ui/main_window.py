@@ -202,7 +202,17 @@ class MainWindow(QMainWindow):
         self.view_menu.addActions([grid, listing])
         if self.timeline is not None:
             self.view_menu.addAction(self._action("&Zoom Timeline to Fit", self.timeline.zoom_to_fit))
+        help_menu = bar.addMenu("&Help")
+        self.shortcuts_action = self._action("&Keyboard Shortcuts", self.show_shortcuts, "F1")
+        help_menu.addAction(self.shortcuts_action)
         self._rebuild_recent()
+
+    def show_shortcuts(self) -> None:
+        """The shortcuts page, built from the live menus (non-modal)."""
+        from .shortcuts_help import ShortcutsDialog
+
+        self.shortcuts_dialog = ShortcutsDialog(self.menuBar(), self)
+        self.shortcuts_dialog.show()
 
     def _rebuild_recent(self) -> None:
         self.recent_menu.clear()

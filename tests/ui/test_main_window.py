@@ -371,3 +371,18 @@ def test_run_editor_opens_the_main_window_and_reports_errors(qtbot, tmp_path, mo
     assert app_module.run_editor(str(bad)) == 0
     assert seen == {"error": f"cannot open '{bad}': not a text file (not UTF-8)",
                     "title": "Untitled — Shotline Studio", "box": True, "dark": True}
+
+
+def test_shortcuts_page_lists_every_menu_shortcut(window):
+    from studio.ui.shortcuts_help import shortcut_rows
+
+    rows = shortcut_rows(window.menuBar())
+    keys = {(menu.split(" ›")[0], text): k for menu, text, k in rows}
+    assert keys[("Edit", "Undo")] == "Ctrl+Z" and keys[("File", "Import Media…")] == "Ctrl+I"
+    assert any(menu == "Playback" and k == "Space" for menu, _, k in rows)
+    assert any(menu == "Timeline" and "Shift+Del" in k for menu, _, k in rows)
+    window.shortcuts_action.trigger()
+    dialog = window.shortcuts_dialog
+    assert dialog.isVisible() and not dialog.isModal()
+    listed = sum(dialog.tree.topLevelItem(i).childCount() for i in range(dialog.tree.topLevelItemCount()))
+    assert listed == len(rows) >= 25
