@@ -115,7 +115,9 @@ class MainWindow(QMainWindow):
     def _build_panels(self, store: CacheStore | None) -> None:
         timeline_cls = _load("studio.ui.timeline", "TimelineView")
         viewer_cls = _load("studio.ui.viewer", "ViewerWidget")
-        self.timeline = timeline_cls(self.history, self) if timeline_cls else None
+        previews_cls = _load("studio.ui.timeline.previews", "MediaPreviews") if timeline_cls else None
+        previews = previews_cls(store, self.jobs, self) if previews_cls else None  # filmstrips, waveforms
+        self.timeline = timeline_cls(self.history, self, previews=previews) if timeline_cls else None
         self.viewer = viewer_cls(self) if viewer_cls else None
         self.bin = MediaBin(self.history, self.jobs, prompts=self.prompts, store=store, parent=self)
         self.inspector = Inspector(self.history, self)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsLineItem, QStyleOptionGraphicsItem, QWidget
@@ -9,6 +11,8 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsLineItem, QStyleOptionGrap
 from studio.core.timeline import Clip, Transition
 
 from .geometry import Layout, Row
+
+log = logging.getLogger(__name__)
 
 #: Clip body colours: by track kind, stills purple, missing media grey.
 KIND_COLORS = {
@@ -19,6 +23,7 @@ KIND_COLORS = {
 MISSING_COLOR = QColor(100, 100, 100)
 SELECTED_PEN = QPen(QColor(255, 200, 40), 2)
 TEXT_COLOR = QColor(240, 240, 240)
+LABEL_BACK = QColor(0, 0, 0, 130)
 
 
 class ClipItem(QGraphicsItem):
@@ -29,6 +34,9 @@ class ClipItem(QGraphicsItem):
         self.setZValue(1)
         self.selected = False
         self._rect = QRectF()
+        self._media: tuple | None = None  # (asset, previews, fps) when previews are drawn
+        # the exposed rect in paint(): only the visible part of a long clip draws its previews
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
         self.update_clip(clip, track_id, kind, row, layout)
 
     def update_clip(self, clip: Clip, track_id: str, kind: str, row: Row, layout: Layout) -> None:
@@ -41,6 +49,13 @@ class ClipItem(QGraphicsItem):
         self._rect = QRectF(0, 0, max(1.0, x1 - x0), row.height - 4)
         self.setPos(x0, row.top + 2)
         self.update()
+
+    def set_media(self, asset, previews, fps) -> None:
+        """Draw ``asset``'s filmstrip / waveform from ``previews`` (None: plain clips)."""
+        media = (asset, previews, fps) if asset is not None and previews is not None else None
+        if media != self._media:
+            self._media = media
+            self.update()
 
     def set_selected(self, on: bool) -> None:
         if on != self.selected:
@@ -57,9 +72,15 @@ class ClipItem(QGraphicsItem):
             color = color.darker(180)
         radius = min(4.0, r.width() / 3)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        painter.setPen(SELECTED_PEN if self.selected else QPen(color.lighter(140), 1))
+        pen = SELECTED_PEN if self.selected else QPen(color.lighter(140), 1)
+        painter.setPen(pen)
         painter.setBrush(QBrush(color))
         painter.drawRoundedRect(r, radius, radius)
+        shown = self._paint_media(painter, r, radius, option.exposedRect)
+        if shown:  # the border again, over the pictures
+            painter.setPen(pen)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(r, radius, radius)
         if r.width() < 14:
             return
         painter.setPen(TEXT_COLOR)
@@ -81,9 +102,46 @@ class ClipItem(QGraphicsItem):
                 painter.setFont(font)
                 text_rect.setRight(text_rect.right() - 14)
         name = self.clip.name or self.clip.id
-        elided = painter.fontMetrics().elidedText(name, Qt.TextElideMode.ElideRight, int(max(0, text_rect.width())))
+        metrics = painter.fontMetrics()
+        elided = metrics.elidedText(name, Qt.TextElideMode.ElideRight, int(max(0, text_rect.width())))
+        if shown and elided:  # a dark label under the name keeps it readable over pictures
+            label = QRectF(text_rect.left() - 3, text_rect.top() - 1, metrics.horizontalAdvance(elided) + 6,
+                           metrics.height() + 2).intersected(r)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(LABEL_BACK)
+            painter.drawRoundedRect(label, 2, 2)
+            painter.setPen(TEXT_COLOR)
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, elided)
         self._paint_fades(painter, r)
+
+    def _paint_media(self, painter: QPainter, r: QRectF, radius: float, exposed: QRectF) -> bool:
+        """Filmstrip (video, stills) or waveform (audio) inside the body; True if drawn."""
+        if self._media is None or r.width() < 2:
+            return False
+        from .previews import paint_filmstrip, paint_waveform
+
+        asset, previews, fps = self._media
+        inner = r.adjusted(1, 1, -1, -1)
+        ppf = self._rect.width() / max(1, self.clip.duration)
+        painter.save()
+        clip_path = QPainterPath()
+        clip_path.addRoundedRect(inner, radius, radius)
+        painter.setClipPath(clip_path, Qt.ClipOperation.IntersectClip)
+        try:
+            if self.kind in ("video", "image"):
+                shown = paint_filmstrip(painter, inner, exposed, self.clip, asset, previews, fps, ppf)
+            elif self.kind == "audio":
+                shown = paint_waveform(painter, inner, exposed, self.clip, asset, previews, fps, ppf)
+            else:
+                shown = False
+            if shown and not self.clip.enabled:
+                painter.fillRect(inner, QColor(0, 0, 0, 120))
+        except Exception as e:  # a damaged cache entry must not break painting the timeline
+            log.warning("preview of clip %s failed: %s", self.clip.id, e)
+            shown = False
+        finally:
+            painter.restore()
+        return shown
 
     def _paint_fades(self, painter: QPainter, r: QRectF) -> None:
         ppf = r.width() / max(1, self.clip.duration)

@@ -47,10 +47,12 @@ class TimelineView(QGraphicsView):
     selection_changed = Signal(list)
     status_message = Signal(str)
 
-    def __init__(self, history: History, parent: QWidget | None = None) -> None:
+    def __init__(self, history: History, parent: QWidget | None = None, previews=None) -> None:
         super().__init__(parent)
         self.setObjectName("timeline")
         self.history = history
+        #: ``MediaPreviews`` (filmstrips in video clips, waveforms in audio clips) or None: plain clips.
+        self.previews = previews
         self._ppf = 2.0
         self._playhead = 0
         self._selected: list[str] = []
@@ -87,6 +89,8 @@ class TimelineView(QGraphicsView):
 
         self._actions = timeline_actions.build(self)
         self.addActions(self._actions)
+        if previews is not None:
+            previews.ready.connect(self._preview_ready)
         self._sync(full=True)
         self._update_corner()
         history.changed.connect(self._on_changed)
@@ -223,6 +227,8 @@ class TimelineView(QGraphicsView):
         if change.empty:
             return
         full = change.assets_changed or change.settings_changed  # clip colours/names may change
+        if change.assets_changed and self.previews is not None:
+            self.previews.retry_failed()  # relinked media may preview now
         self._sync(full=full, track_ids=None if full else change.track_ids)
         if change.markers_changed:
             self.ruler.update()
@@ -234,6 +240,7 @@ class TimelineView(QGraphicsView):
         if full or old_rows != {tid: (r.top, r.height) for tid, r in layout.by_id.items()}:
             track_ids = None
         kinds = {a.id: "image" if a.kind == "image" else "media" for a in project.assets}
+        assets = {a.id: a for a in project.assets} if self.previews is not None else {}
         for row in layout.rows:
             track = row.track
             if track_ids is not None and track.id not in track_ids:
@@ -249,6 +256,8 @@ class TimelineView(QGraphicsView):
                     self._clip_items[c.id] = item
                 elif full or item.clip is not c or item.track_id != track.id:
                     item.update_clip(c, track.id, kind, row, layout)
+                if self.previews is not None:
+                    item.set_media(assets.get(c.asset_id), self.previews, project.fps)
             for tr in self._transition_items.pop(track.id, []):
                 self._scene.removeItem(tr)
             by_id = {c.id: c for c in track.clips}
@@ -271,6 +280,14 @@ class TimelineView(QGraphicsView):
         self.headers.set_rows(layout.rows)
         self.viewport().update()
         self.ruler.update()
+
+    def _preview_ready(self, asset_id: str) -> None:
+        """A filmstrip or waveform arrived: repaint the clips that use the asset."""
+        if not shiboken6.isValid(self):
+            return
+        for item in self._clip_items.values():
+            if item.clip.asset_id == asset_id:
+                item.update()
 
     def _update_scene_rect(self) -> None:
         project = self.history.project
