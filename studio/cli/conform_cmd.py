@@ -17,6 +17,7 @@ from studio.core.errors import StudioError, TimeError
 from studio.core.timebase import format_rate, parse_rate
 
 from .errors import UsageError
+from .paths import check_output
 
 _SIZE = re.compile(r"\s*(\d+)\s*[xX]\s*(\d+)\s*")
 _SUFFIXES = (".mp4", ".mov", ".mkv")
@@ -46,14 +47,7 @@ def _output_path(text: str) -> Path:
         out = out.with_suffix(".mp4")
     if out.suffix.lower() not in _SUFFIXES:
         raise UsageError(f"output {text!r}: use a .mp4, .mov or .mkv name")
-    folder = out.parent
-    if not folder.is_dir():
-        raise UsageError(f"output folder {str(folder)!r} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise UsageError(f"output folder {str(folder)!r} is not writable")
-    if out.is_dir():
-        raise UsageError(f"output {str(out)!r} is a folder")
-    return out
+    return check_output(out)
 
 
 def cmd_conform(args) -> int:

@@ -16,6 +16,7 @@ from studio.core.errors import StudioError, TimeError
 from studio.core.timebase import parse_time
 
 from .errors import UsageError
+from .paths import check_output
 
 
 def parse_range(text: str, fps: Fraction, duration: int) -> tuple[int, int]:
@@ -43,14 +44,7 @@ def _output_path(text: str, preset) -> Path:
         out = out.with_suffix(preset.extension)
     elif out.suffix.lower() != preset.extension.lower():
         raise UsageError(f"output {text!r} does not end in {preset.extension}, which preset {preset.name!r} writes")
-    folder = out.parent
-    if not folder.is_dir():
-        raise UsageError(f"output folder {str(folder)!r} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise UsageError(f"output folder {str(folder)!r} is not writable")
-    if out.is_dir():
-        raise UsageError(f"output {str(out)!r} is a folder")
-    return out
+    return check_output(out)
 
 
 def _check_media(project, start: int, end: int) -> None:
