@@ -27,6 +27,7 @@ from studio.core.projectfile import load_project, save_project
 from studio.jobs import Scheduler
 from studio.media.cache import CacheStore
 
+from .ai_actions import AiActions
 from .bin import MediaBin
 from .export_dialog import ExportDialog
 from .inspector import Inspector
@@ -79,6 +80,7 @@ class MainWindow(QMainWindow):
         self.jobs = jobs if jobs is not None else JobsAdapter(Scheduler(name="editor"), self)
         self.presets, self.open_url = presets, open_url or QDesktopServices.openUrl
         self.export_dialog: ExportDialog | None = None
+        self.ai_actions: AiActions | None = None  # foley and conform on the selected clip (Timeline menu)
         self.last_error: str | None = None
         self._force_dirty = False
         self._syncing = False
@@ -189,6 +191,9 @@ class MainWindow(QMainWindow):
         if self.timeline is not None:
             timeline_menu = bar.addMenu("&Timeline")
             timeline_menu.addActions(self.timeline.actions())
+            self.ai_actions = AiActions(self)
+            timeline_menu.addSeparator()
+            timeline_menu.addActions(self.ai_actions.actions())
         if self.viewer is not None:
             playback_menu = bar.addMenu("&Playback")
             for action in self.viewer.actions():
