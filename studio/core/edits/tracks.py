@@ -96,6 +96,7 @@ class SetTrackProperty(Command):
         super().__init__()
         self.track_id, self.name, self.value = track_id, name, value
         self.label = f"Set track {name}"
+        self.merge_key = ("track", track_id, name)  # a height drag is one undo step
 
     def _apply(self, project: Project) -> Project:
         track = get_track(project, self.track_id, editable=False)

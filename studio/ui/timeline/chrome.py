@@ -116,12 +116,23 @@ _SWITCHES = (
 )
 
 
-class TrackHeader(QFrame):
-    """Name and switches of one track; a toggle calls ``on_switch(track_id, prop, value)``."""
+#: The bottom edge of a header, in pixels, that drags the track's height.
+RESIZE_GRIP = 5
 
-    def __init__(self, track: Track, on_switch: Callable[[str, str, bool], None], parent: QWidget) -> None:
+
+class TrackHeader(QFrame):
+    """Name and switches of one track; a toggle calls ``on_switch(track_id, prop, value)``.
+
+    Dragging the bottom edge calls ``on_resize(track_id, height, done)`` as the height changes.
+    """
+
+    def __init__(self, track: Track, on_switch: Callable[[str, str, bool], None], parent: QWidget,
+                 on_resize: Callable[[str, int, bool], None] | None = None) -> None:
         super().__init__(parent)
         self.track_id = track.id
+        self._on_resize = on_resize
+        self._drag: tuple[float, int] | None = None  # (global y at press, height at press)
+        self.setMouseTracking(True)
         self.setObjectName(f"header-{track.id}")
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setAutoFillBackground(True)
@@ -156,6 +167,33 @@ class TrackHeader(QFrame):
         box.addStretch(1)
         self.set_track(track)
 
+    def _on_grip(self, y: float) -> bool:
+        return self._on_resize is not None and y >= self.height() - RESIZE_GRIP
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
+        if event.button() == Qt.MouseButton.LeftButton and self._on_grip(event.position().y()):
+            self._drag = (event.globalPosition().y(), self.height() + 1)
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
+        if self._drag is not None and self._on_resize is not None:
+            start_y, start_h = self._drag
+            height = max(16, min(400, round(start_h + event.globalPosition().y() - start_y)))
+            self._on_resize(self.track_id, height, False)
+            return
+        grip = self._on_grip(event.position().y())
+        self.setCursor(Qt.CursorShape.SizeVerCursor if grip else Qt.CursorShape.ArrowCursor)
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
+        if self._drag is not None and self._on_resize is not None:
+            self._drag = None
+            self._on_resize(self.track_id, self.height() + 1, True)
+            return
+        super().mouseReleaseEvent(event)
+
     def set_track(self, track: Track) -> None:
         self.name.setText(track.name)
         self.name.setToolTip(f"{track.name} ({track.kind})")
@@ -170,10 +208,12 @@ class TrackHeader(QFrame):
 class HeaderPanel(QWidget):
     """The column of track headers left of the clips; scrolls vertically with them."""
 
-    def __init__(self, on_switch: Callable[[str, str, bool], None], parent: QWidget) -> None:
+    def __init__(self, on_switch: Callable[[str, str, bool], None], parent: QWidget,
+                 on_resize: Callable[[str, int, bool], None] | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("timeline-headers")
         self._on_switch = on_switch
+        self._on_resize = on_resize
         self._content = QWidget(self)
         self._headers: dict[str, TrackHeader] = {}
         self._shape: list[tuple[str, float, float]] = []
@@ -184,13 +224,20 @@ class HeaderPanel(QWidget):
 
     def set_rows(self, rows: list[Row]) -> None:
         shape = [(r.track.id, r.top, r.height) for r in rows]
-        if shape != self._shape:
+        if [x[0] for x in shape] == [x[0] for x in self._shape] and shape != self._shape:
+            # same tracks, new heights (a header being dragged must survive): move, don't rebuild
+            for r in rows:
+                h = self._headers[r.track.id]
+                h.setGeometry(0, int(r.top), self.width(), int(r.height) - 1)
+                h.set_track(r.track)
+            self._shape = shape
+        elif shape != self._shape:
             for h in self._headers.values():
                 h.hide()
                 h.deleteLater()  # a header may be deleted from inside its own button's signal
             self._headers = {}
             for r in rows:
-                h = TrackHeader(r.track, self._on_switch, self._content)
+                h = TrackHeader(r.track, self._on_switch, self._content, self._on_resize)
                 h.setGeometry(0, int(r.top), self.width(), int(r.height) - 1)
                 h.show()
                 self._headers[r.track.id] = h

@@ -79,7 +79,7 @@ class TimelineView(QGraphicsView):
         self._playhead_item = PlayheadItem()
         self._scene.addItem(self._playhead_item)
         self.ruler = Ruler(self, self)
-        self.headers = HeaderPanel(self._set_track_switch, self)
+        self.headers = HeaderPanel(self._set_track_switch, self, self._resize_track)
         self._corner = QLabel(self)
         self._corner.setObjectName("timeline-timecode")
         self._corner.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -214,6 +214,18 @@ class TimelineView(QGraphicsView):
             self.status_message.emit(str(e))
             return False
         return True
+
+    def _resize_track(self, track_id: str, height: int, done: bool) -> None:
+        """Dragging a header's bottom edge: one merged undo step per drag."""
+        if done:
+            self.history.end_merge()
+            return
+        track = self.history.project.track(track_id)
+        if track is not None and track.height != height:
+            try:
+                self.history.apply(SetTrackProperty(track_id, "height", height), merge=True)
+            except EditError as e:
+                self.status_message.emit(str(e))
 
     def _set_track_switch(self, track_id: str, prop: str, value: bool) -> None:
         if not self.apply(SetTrackProperty(track_id, prop, value)):

@@ -155,3 +155,22 @@ def test_zoom_keys_and_fit(view, history, qtbot):
     assert abs(view.pixels_per_frame() - ppf) < 1e-9
     view.zoom_to_fit()
     assert view.timeline_layout().x(history.project.sequence.duration) <= view.viewport().width()
+
+
+def test_dragging_a_header_edge_resizes_the_track_in_one_undo_step(view, history):
+    from PySide6.QtCore import QPoint
+
+    a1 = track_id(history, "A1")
+    before = history.project.track(a1).height
+    steps = len(history)
+    header = view.headers.header(a1)
+    x, bottom = header.width() // 2, header.height() - 2
+    QTest.mousePress(header, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(x, bottom))
+    for dy in (10, 20, 30, 40):
+        QTest.mouseMove(header, QPoint(x, bottom + dy))
+    QTest.mouseRelease(header, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(x, bottom + 40))
+    assert history.project.track(a1).height == before + 40
+    assert len(history) == steps + 1  # the whole drag is one step
+    assert view.headers.header(a1).height() == before + 40 - 1
+    history.undo()
+    assert history.project.track(a1).height == before
