@@ -301,18 +301,19 @@ def test_a_real_write_failure_from_ffmpeg_is_caught(tmp_path):
     assert leftovers(tmp_path) == []
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="needs a non-root POSIX user")
 def test_unwritable_folder(tmp_path, tiny):
     folder = tmp_path / "ro"
     folder.mkdir()
     folder.chmod(0o500)
+    if os.geteuid() == 0:  # root writes through permissions (CI runs as root): /proc takes no new files
+        folder = Path("/proc")
     try:
         with pytest.raises(RenderError, match="cannot write in"):
             export(project(), folder / "x.mp4", tiny, frame_range=(0, 5), video_source=counter_source(),
                    audio_source=click_source([]))
-        assert leftovers(folder) == []
+        assert not any(".partial-" in p.name for p in folder.iterdir())
     finally:
-        folder.chmod(0o700)
+        (tmp_path / "ro").chmod(0o700)
 
 
 def test_bad_requests(tmp_path, tiny):
