@@ -35,10 +35,8 @@ decoders); run a second compositor with its own pool in a second thread.
 
 from __future__ import annotations
 
-import bisect
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from fractions import Fraction
 
 import av
@@ -47,11 +45,12 @@ import numpy as np
 
 from studio.core.media_pool import Asset
 from studio.core.project import Project
-from studio.core.timeline import Clip, Track
+from studio.core.timeline import Clip
 from studio.media.probe import MediaError
 
 from . import colour as col
 from . import geometry as geo
+from .layers import _fade, _Layer, _Mix, _Placed, _TrackIndex
 
 log = logging.getLogger(__name__)
 
@@ -63,82 +62,6 @@ _PLANAR_8BIT = ("yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj44
 _ALPHA_OF = {"yuv420p": "yuva420p", "yuv422p": "yuva422p", "yuv444p": "yuva444p", "yuvj420p": "yuva420p",
              "yuvj422p": "yuva422p", "yuvj444p": "yuva444p"}
 _SCALE_PARAMS = ("x", "y", "scale", "rotation", "crop_left", "crop_top", "crop_right", "crop_bottom")
-
-
-@dataclass(slots=True)
-class _Layer:
-    """One clip as seen at one sequence frame."""
-
-    clip: Clip
-    offset: int
-    params: geo.Params
-    opacity: float
-    source: object | None  # VideoSource, or None when offline
-    error: str = ""
-    still: bool = False
-    #: With a proxy: the original's coded size (geometry follows it) and the path to fall back to.
-    size: tuple[int, int] | None = None
-    original: tuple[str, object] | None = None  # (path, pool slot)
-
-    @property
-    def offline(self) -> bool:
-        return self.source is None
-
-
-@dataclass(slots=True)
-class _Placed:
-    """A layer's picture in the output format (``pic``; None: placeholder, False: not visible),
-    its top-left canvas position and the visible part ``[x0, x1) x [y0, y1)`` of it."""
-
-    pic: object
-    left: int
-    top: int
-    x0: int
-    y0: int
-    x1: int
-    y1: int
-
-
-@dataclass(slots=True)
-class _Mix:
-    """A dissolve: ``a`` and ``b`` (either may be None: disabled) with b's weight ``p``."""
-
-    a: _Layer | None
-    b: _Layer | None
-    p: float
-
-
-class _TrackIndex:
-    """A video track prepared for fast lookups at a frame."""
-
-    def __init__(self, track: Track) -> None:
-        self.track = track
-        self.clips = track.clips
-        self.starts = [c.position for c in track.clips]
-        self.slot_of = {c.id: (track.id, i % 2) for i, c in enumerate(track.clips)}
-        self.transitions = []
-        for tr in track.transitions:
-            a, b = track.clip(tr.a), track.clip(tr.b)
-            if a is None or b is None or tr.duration <= 0:
-                continue
-            cut = a.end
-            self.transitions.append((cut - tr.before, cut + tr.after, a, b))
-
-    def clip_at(self, n: int) -> Clip | None:
-        i = bisect.bisect_right(self.starts, n) - 1
-        if i >= 0 and n < self.clips[i].end:
-            return self.clips[i]
-        return None
-
-
-def _fade(clip: Clip, offset: int) -> float:
-    """Opacity factor of the clip's fade in / fade out ramps (1 outside them)."""
-    f = 1.0
-    if clip.fade_in > 0 and offset < clip.fade_in:
-        f = min(f, max(0.0, offset / clip.fade_in))
-    if clip.fade_out > 0 and offset >= clip.duration - clip.fade_out:
-        f = min(f, max(0.0, (clip.duration - 1 - offset) / clip.fade_out))
-    return f
 
 
 class Compositor:

@@ -23,8 +23,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QApplication, QGraphicsScene, QGraphicsView, QLabel, QWidget
 
 from studio.core.changes import Change
-from studio.core.edits import Command, Razor, Roll, SetTrackProperty, Slide, Slip, Trim
-from studio.core.edits.base import linked_ids
+from studio.core.edits import Command, SetTrackProperty
 from studio.core.errors import EditError
 from studio.core.history import History
 from studio.core.timebase import format_timecode
@@ -33,8 +32,9 @@ from . import actions as timeline_actions
 from .chrome import HeaderPanel, Ruler
 from .editing import ASSET_MIME, drop_placements
 from .geometry import HEADER_WIDTH, MAX_PPF, MIN_PPF, RULER_HEIGHT, SNAP_PX, Hit, Layout, snap_offset, snap_points
-from .gestures import DeltaDrag, Drag, MoveDrag, RubberBandDrag
+from .gestures import Drag, RubberBandDrag
 from .items import ClipItem, PlayheadItem, TransitionItem
+from .tools import start_gesture
 
 _END_ROOM_PX = 60
 TOOLS = ("select", "razor", "ripple", "roll", "slip", "slide")
@@ -357,53 +357,7 @@ class TimelineView(QGraphicsView):
         event.accept()
 
     def _start(self, scene: QPointF, hit: Hit, mods: Qt.KeyboardModifier) -> Drag | None:
-        x = scene.x()
-        tool, clip = self._tool, hit.clip
-        if clip is None:
-            keep = self._selected if mods & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier) \
-                else []
-            self.select(keep)
-            return RubberBandDrag(self, x, scene.y(), list(keep))
-        if hit.row is not None and hit.row.track.locked:
-            if tool in ("select", "ripple"):
-                self.select([clip.id])
-            self.status_message.emit(f"track {hit.row.track.name} is locked")
-            return None
-        if tool == "razor":
-            self.apply(Razor(hit.frame, clip.id))
-            return None
-        project = self.history.project
-        partners = linked_ids(project, [clip.id], groups=False)
-        if hit.part in ("head", "tail") and tool in ("select", "ripple"):
-            edge = clip.position if hit.part == "head" else clip.end
-            ripple = tool == "ripple"
-            return DeltaDrag(self, x, lambda d: Trim(clip.id, hit.part, d, ripple=ripple), [edge], partners)
-        if tool == "roll":
-            track = hit.row.track
-            cut = clip.position if (hit.part == "head" or (hit.part == "body" and x < self._layout.x(
-                clip.position + clip.duration / 2))) else clip.end
-            left = next((c for c in track.clips if c.end == cut), None)
-            right = next((c for c in track.clips if c.position == cut), None)
-            if left is None or right is None:
-                self.status_message.emit("roll: click a cut between two adjacent clips")
-                return None
-            exclude = partners | linked_ids(project, [left.id, right.id], groups=False)
-            return DeltaDrag(self, x, lambda d: Roll(left.id, d), [cut], exclude)
-        if tool == "slip":
-            return DeltaDrag(self, x, lambda d: Slip(clip.id, -d), [], partners)
-        if tool == "slide":
-            return DeltaDrag(self, x, lambda d: Slide(clip.id, d), [clip.position, clip.end], partners)
-        # select / ripple on a clip body: selection, then a move
-        if mods & Qt.KeyboardModifier.ControlModifier:
-            if clip.id in self._selected:
-                self.select([c for c in self._selected if c != clip.id])
-                return None
-            self.select([*self._selected, clip.id])
-        elif mods & Qt.KeyboardModifier.ShiftModifier:
-            self.select([*self._selected, clip.id])
-        elif clip.id not in self._selected:
-            self.select([clip.id])
-        return MoveDrag(self, x, self.selected_clip_ids(), hit.row.track.id)
+        return start_gesture(self, scene, hit, mods)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
         if self._press is not None:
