@@ -14,7 +14,7 @@ from studio.core.errors import StudioError
 from .errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, UsageError
 
 #: Commands of the contract that later work adds; named so they are not taken for a project.
-PLANNED = ("generate", "models")
+PLANNED: tuple[str, ...] = ()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -82,6 +82,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--use-events", metavar="FILE", help="read the events from FILE instead of detecting them")
     p.add_argument("--mix", action="store_true", help="mix the foley into the original sound (one audio stream)")
 
+    p = sub.add_parser("generate", help="generate a shot from a prompt (text- or image-to-video)")
+    p.add_argument("prompt")
+    p.add_argument("--model", metavar="ID", help="catalogue model id (see studio models list)")
+    p.add_argument("--model-path", metavar="DIR", help="a local diffusers model folder")
+    p.add_argument("--image", metavar="FILE", help="source image (image-to-video models)")
+    p.add_argument("--seconds", type=float, metavar="S", help="length; snaps to the model's frame rule")
+    p.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
+    p.add_argument("--steps", type=int, metavar="N", help="denoising steps (default: the model's)")
+    p.add_argument("--guidance", type=float, metavar="G", help="guidance scale (default: the model's)")
+    p.add_argument("--size", metavar="WxH", help="frame size (default: the model's)")
+    p.add_argument("--negative", metavar="TEXT", help="negative prompt")
+    p.add_argument("--backend", default="diffusers", metavar="NAME", help="generator backend (default: diffusers)")
+    p.add_argument("--device", metavar="DEV", help="cuda, cuda:N, mps or cpu (default: the best available)")
+    p.add_argument("-o", "--output", metavar="OUT", help="write an .mp4 (and OUT.recipe.json)")
+    p.add_argument("--into", metavar="PROJECT", help="place the shot in a project (one undo step)")
+    p.add_argument("--at", metavar="TIME", help="with --into: where (seconds or timecode; default: the end)")
+
+    from .models_cmd import add_parser as add_models_parser
+
+    add_models_parser(sub)
+
     p = sub.add_parser("demo", help="create a demo project with synthetic media")
     p.add_argument("-o", "--output", default="shotline-demo", metavar="DIR")
     p.add_argument("--preset", default="4K60 H.264", help="what the demo is rendered to (default: 4K60 H.264)")
@@ -114,6 +135,12 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "foley":
         from .foley_cmd import cmd_foley
         return cmd_foley(args)
+    if args.command == "generate":
+        from .generate_cmd import cmd_generate
+        return cmd_generate(args)
+    if args.command == "models":
+        from .models_cmd import cmd_models
+        return cmd_models(args)
     if args.command == "demo":
         from .demo_cmd import cmd_demo
         return cmd_demo(args)

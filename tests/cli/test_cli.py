@@ -187,8 +187,8 @@ def test_interchange_bad_input(tmp_path, capsys):
 
 
 def test_planned_commands_and_usage_errors_are_one_line(capsys):
-    code, _, err = run(capsys, "generate", "a cat", "-o", "out.mp4")
-    assert_bad_input(code, err, "not available")
+    code, _, err = run(capsys, "generate", "a cat")
+    assert_bad_input(code, err, "exactly one of -o OUT or --into PROJECT")
     code, _, err = run(capsys, "import", "--into")
     assert_bad_input(code, err, "expected one argument")
 

@@ -1,0 +1,113 @@
+"""Tiny random diffusers video pipelines built in code and saved in the standard folder layout
+(DESIGN.md fixed point 7: no hub at run time). Configs follow diffusers' own pipeline tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+VOCAB = ["<pad>", "</s>", "<unk>"] + [f"\u2581{w}" for w in (
+    "a", "cat", "dog", "red", "blue", "car", "on", "the", "street", "walks", "runs", "in", "rain", "sun",
+    "bird", "flies", "over", "sea", "tree", "house")] + list("abcdefghijklmnopqrstuvwxyz")
+
+
+def tiny_t5():
+    from transformers import T5Config, T5EncoderModel, T5Tokenizer
+
+    tokenizer = T5Tokenizer(vocab=[(p, -float(i)) for i, p in enumerate(VOCAB)], extra_ids=0)
+    config = T5Config(vocab_size=len(VOCAB), d_model=32, d_kv=8, d_ff=37, num_layers=1, num_heads=4,
+                      relative_attention_num_buckets=8, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)
+    return tokenizer, T5EncoderModel(config).eval()
+
+
+def build_cogvideox(folder: Path) -> Path:
+    import torch
+    from diffusers import AutoencoderKLCogVideoX, CogVideoXDDIMScheduler, CogVideoXPipeline, CogVideoXTransformer3DModel
+
+    torch.manual_seed(0)
+    transformer = CogVideoXTransformer3DModel(
+        num_attention_heads=4, attention_head_dim=8, in_channels=4, out_channels=4, time_embed_dim=2,
+        text_embed_dim=32, num_layers=1, sample_width=2, sample_height=2, sample_frames=9, patch_size=2,
+        temporal_compression_ratio=4, max_text_seq_length=16)
+    torch.manual_seed(0)
+    vae = AutoencoderKLCogVideoX(
+        in_channels=3, out_channels=3, down_block_types=("CogVideoXDownBlock3D",) * 4,
+        up_block_types=("CogVideoXUpBlock3D",) * 4, block_out_channels=(8, 8, 8, 8), latent_channels=4,
+        layers_per_block=1, norm_num_groups=2, temporal_compression_ratio=4)
+    torch.manual_seed(0)
+    tokenizer, text_encoder = tiny_t5()
+    pipe = CogVideoXPipeline(tokenizer=tokenizer, text_encoder=text_encoder, vae=vae, transformer=transformer,
+                             scheduler=CogVideoXDDIMScheduler())
+    pipe.save_pretrained(folder, safe_serialization=True)
+    return Path(folder)
+
+
+_built: dict[str, Path] = {}
+
+
+def cogvideox_folder(tmp_path_factory) -> Path:
+    """The tiny CogVideoX folder, built once per test session (share it read-only)."""
+    if "cogvideox" not in _built:
+        _built["cogvideox"] = build_cogvideox(tmp_path_factory.mktemp("tiny-cogvideox"))
+    return _built["cogvideox"]
+
+
+def build_wan(folder: Path) -> Path:
+    import torch
+    from diffusers import AutoencoderKLWan, FlowMatchEulerDiscreteScheduler, WanPipeline, WanTransformer3DModel
+
+    torch.manual_seed(0)
+    vae = AutoencoderKLWan(base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1,
+                           temperal_downsample=[False, True, True])
+    torch.manual_seed(0)
+    tokenizer, text_encoder = tiny_t5()
+    torch.manual_seed(0)
+    transformer = WanTransformer3DModel(
+        patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=16, out_channels=16,
+        text_dim=32, freq_dim=256, ffn_dim=32, num_layers=2, cross_attn_norm=True, qk_norm="rms_norm_across_heads",
+        rope_max_seq_len=32)
+    pipe = WanPipeline(tokenizer=tokenizer, text_encoder=text_encoder, transformer=transformer, vae=vae,
+                       scheduler=FlowMatchEulerDiscreteScheduler(shift=7.0))
+    pipe.save_pretrained(folder, safe_serialization=True)
+    return Path(folder)
+
+
+def wan_folder(tmp_path_factory) -> Path:
+    """The tiny Wan folder, built once per test session."""
+    if "wan" not in _built:
+        _built["wan"] = build_wan(tmp_path_factory.mktemp("tiny-wan"))
+    return _built["wan"]
+
+
+def build_cogvideox_i2v(folder: Path) -> Path:
+    import torch
+    from diffusers import (
+        AutoencoderKLCogVideoX,
+        CogVideoXDDIMScheduler,
+        CogVideoXImageToVideoPipeline,
+        CogVideoXTransformer3DModel,
+    )
+
+    torch.manual_seed(0)
+    transformer = CogVideoXTransformer3DModel(
+        num_attention_heads=2, attention_head_dim=16, in_channels=8, out_channels=4, time_embed_dim=2,
+        text_embed_dim=32, num_layers=1, sample_width=2, sample_height=2, sample_frames=9, patch_size=2,
+        temporal_compression_ratio=4, max_text_seq_length=16, use_rotary_positional_embeddings=True,
+        use_learned_positional_embeddings=True)
+    torch.manual_seed(0)
+    vae = AutoencoderKLCogVideoX(
+        in_channels=3, out_channels=3, down_block_types=("CogVideoXDownBlock3D",) * 4,
+        up_block_types=("CogVideoXUpBlock3D",) * 4, block_out_channels=(8, 8, 8, 8), latent_channels=4,
+        layers_per_block=1, norm_num_groups=2, temporal_compression_ratio=4)
+    torch.manual_seed(0)
+    tokenizer, text_encoder = tiny_t5()
+    pipe = CogVideoXImageToVideoPipeline(tokenizer=tokenizer, text_encoder=text_encoder, vae=vae,
+                                         transformer=transformer, scheduler=CogVideoXDDIMScheduler())
+    pipe.save_pretrained(folder, safe_serialization=True)
+    return Path(folder)
+
+
+def cogvideox_i2v_folder(tmp_path_factory) -> Path:
+    """The tiny CogVideoX image-to-video folder, built once per test session."""
+    if "cogvideox-i2v" not in _built:
+        _built["cogvideox-i2v"] = build_cogvideox_i2v(tmp_path_factory.mktemp("tiny-cogvideox-i2v"))
+    return _built["cogvideox-i2v"]

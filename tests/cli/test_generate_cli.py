@@ -1,0 +1,156 @@
+"""`studio generate` on a tiny random CogVideoX folder (built once per session, loaded like a user's)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from fractions import Fraction
+
+import pytest
+
+from studio.cli.main import main
+from studio.core.factory import new_project
+from studio.core.projectfile import load_project, save_project
+from studio.media.probe import probe
+from tests.ai.generate.tiny_models import cogvideox_folder
+
+FAST = ("--steps", "2", "--size", "16x16", "--seed", "3")
+
+
+@pytest.fixture(scope="session")
+def tiny_cogvideox(tmp_path_factory):
+    return cogvideox_folder(tmp_path_factory)
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line_error(code, err, text):
+    assert code == 2, err
+    assert text in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_writes_an_mp4_and_its_recipe(tiny_cogvideox, tmp_path, capsys):
+    out = tmp_path / "cat.mp4"
+    code, stdout, err = run(capsys, "generate", "a cat walks", "--model-path", tiny_cogvideox, "--seconds", "1",
+                            *FAST, "-o", out)
+    assert code == 0, err
+    assert "1.12 s = 9 frames at 8 fps" in stdout
+    info = probe(out)
+    assert info.video_frames == 9 and info.fps == 8 and (info.width, info.height) == (16, 16)
+    recipe = json.loads((tmp_path / "cat.recipe.json").read_text())
+    assert recipe["seed"] == 3 and recipe["prompt"] == "a cat walks" and recipe["steps"] == 2
+    assert recipe["frames"] == 9 and recipe["backend"] == "diffusers"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cat.mp4", "cat.recipe.json"]
+
+
+def project(tmp_path, width=16, height=16, fps=Fraction(8)):
+    path = tmp_path / "p.studio"
+    save_project(new_project(width, height, fps), path)
+    return path
+
+
+def test_into_places_takes_and_never_overwrites(tiny_cogvideox, tmp_path, capsys):
+    path = project(tmp_path)
+    code, stdout, err = run(capsys, "generate", "a dog", "--model-path", tiny_cogvideox, *FAST,
+                            "--into", path, "--at", "1")
+    assert code == 0, err
+    take1 = tmp_path / "generated" / "a-dog-take1.mp4"
+    assert "take 1" in stdout and take1.is_file()
+    p = load_project(path)
+    (clip,) = [c for t in p.sequence.tracks_of("video") for c in t.clips]
+    assert clip.position == 8 and clip.duration == 49  # default 49 frames at 8 fps
+    (asset,) = p.assets
+    assert asset.recipe.seed == 3 and asset.recipe.prompt == "a dog" and asset.recipe.frames == 49
+    before = hashlib.sha256(take1.read_bytes()).hexdigest()
+    code, stdout, err = run(capsys, "generate", "a dog", "--model-path", tiny_cogvideox, *FAST[:-1], "4",
+                            "--into", path, "--at", "1")
+    assert code == 0, err
+    assert (tmp_path / "generated" / "a-dog-take2.mp4").is_file()
+    assert hashlib.sha256(take1.read_bytes()).hexdigest() == before
+    p = load_project(path)
+    assert sorted(a.recipe.seed for a in p.assets) == [3, 4]
+    assert sum(len(t.clips) for t in p.sequence.tracks_of("video")) == 2  # the second on a free track
+
+
+def test_into_conforms_when_the_project_differs(tiny_cogvideox, tmp_path, capsys):
+    path = project(tmp_path, 32, 32, Fraction(16))
+    code, stdout, err = run(capsys, "generate", "rain", "--model-path", tiny_cogvideox, *FAST, "--seconds", "1",
+                            "--into", path, "--at", "0")
+    assert code == 0, err
+    assert "conforming…" in stdout
+    (asset,) = load_project(path).assets
+    assert (asset.info.width, asset.info.height) == (32, 32) and asset.info.fps == 16
+    assert asset.recipe.conform and asset.recipe.seed == 3
+
+
+def test_bad_input_is_one_line(tiny_cogvideox, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "x.mp4"
+    code, _, err = run(capsys, "generate", "a cat", "--model-path", tmp_path / "nope", "-o", out)
+    one_line_error(code, err, "does not exist")
+    code, _, err = run(capsys, "generate", "a cat", "--model-path", tiny_cogvideox, "--size", "20x16", "-o", out)
+    one_line_error(code, err, "multiples of 16")
+    code, _, err = run(capsys, "generate", "a cat", "--model-path", tiny_cogvideox, "--size", "big", "-o", out)
+    one_line_error(code, err, "bad --size")
+    code, _, err = run(capsys, "generate", "a cat", "--model-path", tiny_cogvideox, "--image", tmp_path / "no.png",
+                       "-o", out)
+    one_line_error(code, err, "no.png")
+    code, _, err = run(capsys, "generate", "a cat", "--model-path", tiny_cogvideox)
+    one_line_error(code, err, "exactly one of -o OUT or --into PROJECT")
+    code, _, err = run(capsys, "generate", "a cat", "--model-path", tiny_cogvideox, "-o", tmp_path / "x.gif")
+    one_line_error(code, err, ".mp4")
+    assert not out.exists()
+
+
+def test_catalogue_models_name_the_pull_command(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("studio.ai.models.catalogue")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("SHOTLINE_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
+    code, _, err = run(capsys, "generate", "a cat", "--model", "no-such-model", "-o", tmp_path / "x.mp4")
+    one_line_error(code, err, "no-such-model")
+    code, _, err = run(capsys, "generate", "a cat", "--model", "cogvideox1.5-5b", "-o", tmp_path / "x.mp4")
+    one_line_error(code, err, "studio models pull cogvideox1.5-5b")
+
+
+def test_ctrl_c_cancels_and_leaves_nothing(tiny_cogvideox, tmp_path, capsys, monkeypatch):
+    """Ctrl-C in the progress loop cancels the job (here: after step 1); exit 130, no partial file,
+    no reserved take, the project unchanged."""
+    from studio.cli import generate_cmd
+    from studio.jobs import Cancelled, JobContext
+
+    def interrupted(job):
+        ctx = JobContext()
+        ctx.on_progress = lambda f, m: ctx.cancel() if m.endswith("step 1/2") else None
+        with pytest.raises(Cancelled):
+            job.fn(ctx)
+        raise KeyboardInterrupt  # what run_with_progress raises once the cancelled job stopped
+
+    monkeypatch.setattr(generate_cmd, "_run", interrupted)
+    out = tmp_path / "cat.mp4"
+    code, _, err = run(capsys, "generate", "a cat", "--model-path", tiny_cogvideox, *FAST, "-o", out)
+    assert code == 130 and "interrupted" in err
+    assert list(tmp_path.iterdir()) == []
+    path = project(tmp_path)
+    before = path.read_bytes()
+    code, _, err = run(capsys, "generate", "a cat", "--model-path", tiny_cogvideox, *FAST, "--into", path)
+    assert code == 130
+    assert path.read_bytes() == before and list((tmp_path / "generated").iterdir()) == []
+
+
+def test_image_to_video_from_the_cli(tmp_path_factory, tmp_path, capsys):
+    from PIL import Image
+
+    from tests.ai.generate.tiny_models import cogvideox_i2v_folder
+
+    image = tmp_path / "still.png"
+    Image.new("RGB", (32, 32), (10, 200, 10)).save(image)
+    out = tmp_path / "moving.mp4"
+    code, _, err = run(capsys, "generate", "it moves", "--model-path", cogvideox_i2v_folder(tmp_path_factory),
+                       "--image", image, "--seconds", "1", *FAST, "-o", out)
+    assert code == 0, err
+    recipe = json.loads((tmp_path / "moving.recipe.json").read_text())
+    assert recipe["source_image"] == str(image) and probe(out).video_frames == 9
