@@ -154,6 +154,12 @@ def cmd_generate(args) -> int:
         raise UsageError("studio generate: the prompt is empty")
     if args.image and not os.path.isfile(args.image):
         raise UsageError(f"image {args.image!r} does not exist")
+    if (args.width is None) != (args.height is None):
+        raise UsageError("give --width and --height together (or --size WxH)")
+    if args.width is not None:
+        if args.size:
+            raise UsageError("give either --size or --width/--height, not both")
+        args.size = f"{args.width}x{args.height}"
     size = parse_size(args.size) if args.size else None
     if args.steps is not None and args.steps < 1:
         raise UsageError(f"--steps must be at least 1, not {args.steps}")

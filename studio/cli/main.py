@@ -92,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, metavar="N", help="denoising steps (default: the model's)")
     p.add_argument("--guidance", type=float, metavar="G", help="guidance scale (default: the model's)")
     p.add_argument("--size", metavar="WxH", help="frame size (default: the model's)")
+    p.add_argument("--width", type=int, help="frame width (with --height; the same as --size WxH)")
+    p.add_argument("--height", type=int, help="frame height (with --width)")
     p.add_argument("--negative", metavar="TEXT", help="negative prompt")
     p.add_argument("--backend", default="diffusers", metavar="NAME", help="generator backend (default: diffusers)")
     p.add_argument("--device", metavar="DEV", help="cuda, cuda:N, mps or cpu (default: the best available)")

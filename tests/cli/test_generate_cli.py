@@ -95,6 +95,11 @@ def test_bad_input_is_one_line(tiny_cogvideox, tmp_path, capsys, monkeypatch):
     one_line_error(code, err, "multiples of 16")
     code, _, err = run(capsys, "generate", "a cat", "--model-path", tiny_cogvideox, "--size", "big", "-o", out)
     one_line_error(code, err, "bad --size")
+    code, _, err = run(capsys, "generate", "a cat", "--model-path", tiny_cogvideox, "--width", "20", "--height", "16",
+                       "-o", out)
+    one_line_error(code, err, "multiples of 16")  # --width/--height go through the same checks
+    code, _, err = run(capsys, "generate", "a cat", "--model-path", tiny_cogvideox, "--width", "32", "-o", out)
+    one_line_error(code, err, "--width and --height together")
     code, _, err = run(capsys, "generate", "a cat", "--model-path", tiny_cogvideox, "--image", tmp_path / "no.png",
                        "-o", out)
     one_line_error(code, err, "no.png")
