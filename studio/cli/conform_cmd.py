@@ -7,13 +7,12 @@ the command exits 130 leaving nothing under OUT.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 from fractions import Fraction
 from pathlib import Path
 
-from studio.core.errors import StudioError, TimeError
+from studio.core.errors import TimeError
 from studio.core.timebase import format_rate, parse_rate
 
 from .errors import UsageError
@@ -52,10 +51,10 @@ def _output_path(text: str) -> Path:
 
 def cmd_conform(args) -> int:
     from studio.ai.enhance.conform import conform, resolve_methods
-    from studio.jobs import Job, JobCancelled, JobFailed, Priority
-    from studio.media.probe import MediaError, probe
+    from studio.jobs import Job, Priority
+    from studio.media.probe import probe
 
-    from .progress import run_with_progress
+    from .progress import run_command_job
 
     fps = _parse_fps(args.fps)
     size = parse_size(args.size)
@@ -68,19 +67,10 @@ def cmd_conform(args) -> int:
         raise UsageError(f"{src}: no video stream to conform")
     resolve_methods(args.interp, args.upscale)  # weights missing for an explicit learned method -> exit 2
 
-    logging.getLogger("studio.jobs").addHandler(logging.NullHandler())
     job = Job(lambda ctx: conform(src, out, fps=fps, size=size, interp=args.interp, upscale=args.upscale,
                                   context=ctx),
               name="conform", cpu=1, priority=Priority.INTERACTIVE)
-    try:
-        result = run_with_progress(None, job, label="conform")
-    except JobFailed as e:
-        cause = e.__cause__
-        if isinstance(cause, (StudioError, MediaError, OSError)):
-            raise cause from None
-        raise
-    except JobCancelled:
-        raise KeyboardInterrupt from None
+    result = run_command_job(job, "conform")
     w, h = result.size
     print(f"conformed {result.path} ({w}x{h} at {format_rate(result.fps)} fps, {result.frames} frames from "
           f"{result.source_frames}, {result.interp} + {result.upscale}, audio {result.audio}, "

@@ -101,24 +101,9 @@ def _job(args, info, events, out, project=None, offset: int = 0):
 
 def _run(job):
     """Run ``job`` with a progress bar on stderr; Ctrl-C cancels it (KeyboardInterrupt, exit 130)."""
-    import logging
+    from .progress import run_command_job
 
-    from studio.core.errors import StudioError
-    from studio.jobs import JobCancelled, JobFailed
-    from studio.media.probe import MediaError
-
-    from .progress import run_with_progress
-
-    logging.getLogger("studio.jobs").addHandler(logging.NullHandler())  # the command reports failures itself
-    try:
-        return run_with_progress(None, job, label="foley")
-    except JobFailed as e:
-        cause = e.__cause__
-        if isinstance(cause, (StudioError, MediaError, OSError)):
-            raise cause from None
-        raise
-    except JobCancelled:
-        raise KeyboardInterrupt from None
+    return run_command_job(job, "foley")
 
 
 def cmd_foley(args) -> int:

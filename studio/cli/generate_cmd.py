@@ -123,22 +123,10 @@ def _job(backend, request, out: Path, *, conform_to=None, conformed: Path | None
 
 
 def _run(job):
-    from studio.core.errors import StudioError
-    from studio.jobs import JobCancelled, JobFailed
-    from studio.media.probe import MediaError
+    """Run ``job`` with a progress bar on stderr; Ctrl-C cancels it (KeyboardInterrupt, exit 130)."""
+    from .progress import run_command_job
 
-    from .progress import run_with_progress
-
-    logging.getLogger("studio.jobs").addHandler(logging.NullHandler())
-    try:
-        return run_with_progress(None, job, label="generate")
-    except JobFailed as e:
-        cause = e.__cause__
-        if isinstance(cause, (StudioError, MediaError, OSError)):
-            raise cause from None
-        raise
-    except JobCancelled:
-        raise KeyboardInterrupt from None
+    return run_command_job(job, "generate")
 
 
 def cmd_generate(args) -> int:

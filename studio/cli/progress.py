@@ -136,3 +136,29 @@ def _isatty(stream: TextIO) -> bool:
         return bool(stream.isatty())
     except (AttributeError, ValueError):
         return False
+
+
+def run_command_job(job: Job, label: str) -> Any:
+    """Run a command's job with a progress bar; errors come back as the command's own one line.
+
+    A failure whose cause is a user-facing error (StudioError, MediaError, OSError) re-raises that
+    cause, so ``studio`` prints its message and exits 2; a cancel becomes KeyboardInterrupt (130).
+    """
+    import logging
+
+    from studio.core.errors import StudioError
+    from studio.jobs import JobCancelled, JobFailed
+    from studio.media.probe import MediaError
+
+    # The scheduler logs a failed job with its traceback at WARNING; with logging unconfigured
+    # Python would print that to stderr. The command reports the failure itself, in one line.
+    logging.getLogger("studio.jobs").addHandler(logging.NullHandler())
+    try:
+        return run_with_progress(None, job, label=label)
+    except JobFailed as e:
+        cause = e.__cause__
+        if isinstance(cause, (StudioError, MediaError, OSError)):
+            raise cause from None
+        raise
+    except JobCancelled:
+        raise KeyboardInterrupt from None

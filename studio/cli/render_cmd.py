@@ -7,12 +7,11 @@ partial file; the command then exits 130.
 
 from __future__ import annotations
 
-import logging
 import os
 from fractions import Fraction
 from pathlib import Path
 
-from studio.core.errors import StudioError, TimeError
+from studio.core.errors import TimeError
 from studio.core.timebase import parse_time
 
 from .errors import UsageError
@@ -57,27 +56,15 @@ def _check_media(project, start: int, end: int) -> None:
 
 def run_export(project, out: Path, preset, frame_range: tuple[int, int], normalize: float | None = None):
     """Run the export as a job with a progress bar; errors come back as their own one line."""
-    from studio.jobs import Job, JobCancelled, JobFailed, Priority
-    from studio.media.probe import MediaError
+    from studio.jobs import Job, Priority
     from studio.render.export import export
 
-    from .progress import run_with_progress
+    from .progress import run_command_job
 
-    # The scheduler logs a failed job with its traceback at WARNING; with logging unconfigured
-    # Python would print that to stderr. The command reports the failure itself, in one line.
-    logging.getLogger("studio.jobs").addHandler(logging.NullHandler())
     job = Job(lambda ctx: export(project, out, preset, frame_range=frame_range, context=ctx,
                                  normalise_lufs=normalize),
               name="render", cpu=1, priority=Priority.INTERACTIVE)
-    try:
-        return run_with_progress(None, job, label="render")
-    except JobFailed as e:
-        cause = e.__cause__
-        if isinstance(cause, (StudioError, MediaError, OSError)):
-            raise cause from None  # the export's own one-line message
-        raise
-    except JobCancelled:
-        raise KeyboardInterrupt from None
+    return run_command_job(job, "render")
 
 
 def cmd_render(args) -> int:
