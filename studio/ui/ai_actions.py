@@ -216,23 +216,32 @@ class AiActions(QObject):
             return None
         return self.window.path
 
-    # --- foley ---------------------------------------------------------------------------------
-    def add_foley(self, backend: str | None = None) -> JobHandle | None:
-        found = self._selection()
-        if found is None:
-            self.window.show_status("Select one video clip to add foley to")
+    def _target(self, eligible: bool, refusal: str, what: str):
+        """(project path, project, clip, asset) for an action on the selected clip, or None with a
+        status line saying why not (nothing eligible selected, unsaved project, missing media)."""
+        if not eligible:
+            self.window.show_status(refusal)
             return None
-        path = self._saved_path("foley sounds")
+        path = self._saved_path(what)
         if path is None:
             return None
-        from studio.ai.foley.placement import foley_folder
-
         project = self.window.project
-        _, clip = found
+        _, clip = self._selection()
         asset = project.asset(clip.asset_id)
         if not os.path.exists(asset.path):
             self.window.show_status(f"{asset.name}: the media is missing (relink it first)")
             return None
+        return path, project, clip, asset
+
+    # --- foley ---------------------------------------------------------------------------------
+    def add_foley(self, backend: str | None = None) -> JobHandle | None:
+        found = self._selection()
+        target = self._target(found is not None, "Select one video clip to add foley to", "foley sounds")
+        if target is None:
+            return None
+        path, project, clip, asset = target
+        from studio.ai.foley.placement import foley_folder
+
         expected = int(asset.info.duration * asset.info.fps) if asset.info.duration and asset.info.fps else 0
         fps, sr = project.fps, int(project.settings.sample_rate)
         job = foley_clip_job(asset.path, clip, fps=fps, sample_rate=sr, folder=foley_folder(path),
@@ -261,20 +270,14 @@ class AiActions(QObject):
     # --- conform -------------------------------------------------------------------------------
     def conform_clip(self) -> JobHandle | None:
         found = self._selection()
-        if found is None or not needs_conform(self.window.project, found[1]):
-            self.window.show_status("Select one video clip whose media differs from the project's rate or size")
+        target = self._target(found is not None and needs_conform(self.window.project, found[1]),
+                              "Select one video clip whose media differs from the project's rate or size",
+                              "conformed files")
+        if target is None:
             return None
-        path = self._saved_path("conformed files")
-        if path is None:
-            return None
+        path, project, clip, asset = target
         from studio.ai.enhance.conform import conform_job
 
-        project = self.window.project
-        _, clip = found
-        asset = project.asset(clip.asset_id)
-        if not os.path.exists(asset.path):
-            self.window.show_status(f"{asset.name}: the media is missing (relink it first)")
-            return None
         size = (project.settings.width, project.settings.height)
         out = conform_path(path, asset.name, size, project.fps)
         out.parent.mkdir(parents=True, exist_ok=True)
