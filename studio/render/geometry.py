@@ -17,22 +17,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from studio.core.timeline import Transform
+
 #: Translations this close to whole pixels are pasted without resampling.
 SNAP = 0.05
 
 
 @dataclass(frozen=True, slots=True)
-class Params:
-    """A clip's transform at one frame (``Transform`` field names)."""
-
-    x: float = 0.0
-    y: float = 0.0
-    scale: float = 1.0
-    rotation: float = 0.0
-    crop_left: float = 0.0
-    crop_top: float = 0.0
-    crop_right: float = 0.0
-    crop_bottom: float = 0.0
+class Params(Transform):
+    """A clip's transform at one frame: the model's ``Transform`` with keyframes evaluated."""
 
     @property
     def is_identity(self) -> bool:
