@@ -53,7 +53,10 @@ def _asset_out(a: Asset, base: Path | None) -> dict[str, Any]:
 
 
 def _marker_out(m: Marker) -> dict[str, Any]:
-    return asdict(m)
+    d = asdict(m)
+    if not m.data:  # written only when set: files without tool data stay byte-identical
+        del d["data"]
+    return d
 
 
 def _clip_out(c: Clip) -> dict[str, Any]:
@@ -224,7 +227,8 @@ def _asset_in(r: Reader, base: Path | None) -> Asset:
 
 def _marker_in(r: Reader) -> Marker:
     return Marker(id=r.str("id"), frame=r.int("frame"), name=r.str("name", ""), color=r.str("color", "red"),
-                  duration=r.int("duration", 0), note=r.str("note", ""))
+                  duration=r.int("duration", 0), note=r.str("note", ""),
+                  data=r.str("data", ""))
 
 
 def _clip_in(r: Reader) -> Clip:

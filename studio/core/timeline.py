@@ -37,7 +37,11 @@ class Transform:
 
 @dataclass(frozen=True, slots=True)
 class Marker:
-    """A named point (or span) in time; on a clip its frame is relative to the clip start."""
+    """A named point (or span) in time; on a clip its frame is relative to the clip start.
+
+    ``note`` is the user's text; ``data`` is a tool's machine-readable payload (JSON text, e.g. a
+    detected foley event), kept apart so neither can garble the other and both survive saving.
+    """
 
     id: str
     frame: int
@@ -45,6 +49,7 @@ class Marker:
     color: str = "red"
     duration: int = 0
     note: str = ""
+    data: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,19 +1,28 @@
-"""AI actions on the selected timeline clip: "Add Foley to Selected Clip", "Conform Clip to Project".
+"""AI actions on the timeline: foley (detect events as markers, make sounds, or both at once) and
+"Conform Clip to Project".
 
 Each runs its heavy part as a job in the editor's pool (progress in the jobs panel, cancellable)
 and lands its result on the UI thread as ONE undo step (DESIGN.md fixed points 2 and 6):
 
-- foley: the clip's media is analysed, the events inside the clip's source range are mapped to
-  sequence time and sounded; the WAVs go to ``<project folder>/<project stem>_foley/`` and a
-  ``FoleyPass`` command places them (replacing any earlier pass). The project must be saved
-  first (the sounds live beside it).
+- "Detect Foley Events": the selected clip's media (or, when an in/out range is marked, that of
+  every video clip in it) is analysed; one foley marker per event is put on the sequence
+  (``studio.ai.foley.markers``), replacing the foley markers detected earlier in that span. Markers
+  can then be moved (dragged on the ruler) or deleted before any sound is made.
+- "Make Foley Sounds": the foley markers as they are now become events at the markers' times (a
+  moved marker moves its sound), sounds are designed and a ``FoleyPass`` places them, replacing
+  any earlier pass. The markers stay: they are the pass's spotting list, so a pro can nudge one
+  and make the pass again (each make replaces the last) instead of detecting anew and losing
+  their edits; "Remove Foley Markers" clears them in one step once the spotting is done.
+- "Add Foley to Selected Clip": both at once for one clip (its markers too), keeping the sounds
+  of foley markers elsewhere on the sequence.
 - conform: the clip's media is conformed to the project's frame rate and size into
   ``<project folder>/conformed/<name>-<W>x<H>-<fps>.mp4``; the new asset (recipe from
   ``recipe_for``) is added and the clip switched to it with ``SetTake`` in one transaction,
   so the original stays as another take.
 
-``studio.ai`` is imported lazily (inside the job functions and result handlers), so opening the
-editor does not pay for it.
+Sounds go to ``<project folder>/<project stem>_foley/``, so the project must be saved first.
+``studio.ai`` is imported lazily (inside the job functions, result handlers, and only for projects
+that hold tool markers), so opening the editor does not pay for it.
 """
 
 from __future__ import annotations
@@ -28,18 +37,29 @@ from PySide6.QtCore import QObject, QPoint, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu
 
-from studio.core.edits import AddAsset, SetTake
+from studio.core.edits import AddAsset, AddMarker, RemoveMarker, SetTake
 from studio.core.errors import StudioError
+from studio.core.history import History
 from studio.core.project import Project
-from studio.core.timeline import Clip, Track
-from studio.jobs import Cancelled, Job, JobContext, JobHandle, JobState, Priority
+from studio.core.timeline import Clip, Marker, Track
+from studio.jobs import JobHandle, JobState
 from studio.media.probe import MediaError
+
+from .foley_jobs import (
+    FoleyTarget,
+    clip_events,
+    detect_job,
+    foley_clip_job,
+    sounds_job,
+    target_for,
+    targets_in_range,
+    unlink,
+)
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
 
-#: Share of the foley job's progress bar spent on analysis (the rest: sounds and files).
-_ANALYSIS_SHARE = 0.8
+__all__ = ["AiActions", "clip_events", "conform_path", "needs_conform", "rate_text", "selected_video_clip"]
 
 
 # --- Qt-free helpers (job functions and what they need) ---------------------------------------
@@ -86,70 +106,26 @@ def conform_path(project_path: str, asset_name: str, size: tuple[int, int], fps:
     return path
 
 
-def clip_events(events: list, clip: Clip, fps: Fraction) -> list:
-    """Events (seconds from the media start) inside the clip's source range, re-timed to seconds
-    from the clip's start on the sequence. Speed is honoured for timing (reverse too); the sounds
-    themselves are not retimed."""
-    fps = Fraction(fps)
-    speed = Fraction(clip.speed)
-    start, end = Fraction(clip.source_in) / fps, clip.source_out / fps
-    out = []
+def foley_markers_of(project: Project) -> list[Marker]:
+    """The project's foley markers (``studio.ai`` is loaded only when some marker carries tool data)."""
+    if not any(m.data for m in project.sequence.markers):
+        return []
+    from studio.ai.foley.markers import foley_markers
+
+    return foley_markers(project.sequence.markers)
+
+
+def replace_markers(history: History, spans: list[tuple[int, int]], events: list, fps: Fraction) -> int:
+    """Inside a transaction: remove the foley markers in ``spans`` and add one per event. Returns
+    how many were removed."""
+    from studio.ai.foley.markers import marker_fields
+
+    old = [m for m in foley_markers_of(history.project) if any(a <= m.frame < b for a, b in spans)]
+    for m in old:
+        history.apply(RemoveMarker(m.id))
     for e in events:
-        t = Fraction(e.time)
-        if not start <= t < end:
-            continue
-        offset = (t - start) / speed if speed > 0 else (end - t) / -speed
-        out.append(replace(e, time=float(offset)))
-    return out
-
-
-def foley_clip_job(media_path: str, clip: Clip, *, fps: Fraction, sample_rate: int, folder: Path,
-                   expected_frames: int = 0, backend: str | None = None) -> Job:
-    """A job: analyse ``media_path``, keep the events in ``clip``'s source range, design sounds at
-    sequence rate from ``clip.position`` and write them into ``folder``. Result: ``(items, events)``
-    for ``FoleyPass``. Nothing is left in ``folder`` when it is cancelled or fails."""
-
-    def run(ctx: JobContext) -> tuple[list, list]:
-        from studio.ai.foley.analysis import analyze
-        from studio.ai.foley.events import detect_events
-        from studio.ai.foley.pipeline import DEFAULT_BACKEND, design
-        from studio.ai.foley.placement import write_pass
-
-        total = max(1, expected_frames)
-
-        def analysed(n: int) -> None:
-            ctx.progress(_ANALYSIS_SHARE * min(1.0, n / total), f"analysing frame {n}")
-
-        ctx.progress(0.0, "analysing")
-        try:
-            features = analyze(media_path, progress=analysed, cancelled=lambda: ctx.cancelled)
-        except InterruptedError:
-            raise Cancelled() from None
-        ctx.check()
-        events = clip_events(detect_events(features), clip, fps)
-        ctx.progress(_ANALYSIS_SHARE, f"{len(events)} events; designing sounds")
-        placed = design(events, fps=fps, sample_rate=sample_rate, backend=backend or DEFAULT_BACKEND,
-                        offset=clip.position)
-        ctx.check()
-        ctx.progress(0.9, f"writing {len(placed)} sounds")
-        items: list = []
-        try:
-            items = write_pass(placed, folder, sample_rate)
-            ctx.check()
-        except BaseException:
-            for it in items:
-                _unlink(it.asset.path)
-            raise
-        return items, events
-
-    return Job(run, name=f"foley {clip.name or clip.id}", cpu=1, priority=Priority.INTERACTIVE)
-
-
-def _unlink(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
+        history.apply(AddMarker(**marker_fields(e, fps)))
+    return len(old)
 
 
 # --- the actions -------------------------------------------------------------------------------
@@ -159,16 +135,32 @@ class AiActions(QObject):
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.window = window
-        self.foley_action = QAction("Add &Foley to Selected Clip", window)
-        self.foley_action.setObjectName("add-foley")
-        self.foley_action.setStatusTip("Detect visual events in the selected clip and place synced sounds")
-        self.foley_action.triggered.connect(lambda _checked=False: self.add_foley())
-        self.conform_action = QAction("&Conform Clip to Project", window)
-        self.conform_action.setObjectName("conform-clip")
-        self.conform_action.setStatusTip("Re-time and resize the selected clip's media to the project's settings")
-        self.conform_action.triggered.connect(lambda _checked=False: self.conform_clip())
+
+        def action(text: str, name: str, tip: str, slot) -> QAction:
+            a = QAction(text, window)
+            a.setObjectName(name)
+            a.setStatusTip(tip)
+            a.triggered.connect(lambda _checked=False: slot())
+            return a
+
+        self.foley_action = action("Add &Foley to Selected Clip", "add-foley",
+                                   "Detect visual events in the selected clip and place synced sounds", self.add_foley)
+        self.detect_action = action("&Detect Foley Events", "detect-foley",
+                                    "Mark the visual events of the selected clip (or of the in/out range) on the "
+                                    "ruler, to move or delete before making sounds", self.detect_foley)
+        self.make_action = action("&Make Foley Sounds", "make-foley",
+                                  "Place a sound on every foley marker (replaces the previous foley pass)",
+                                  self.make_foley)
+        self.clear_markers_action = action("Remove Foley Mar&kers", "remove-foley-markers",
+                                           "Remove every foley event marker (the sounds stay)",
+                                           self.remove_foley_markers)
+        self.conform_action = action("&Conform Clip to Project", "conform-clip",
+                                     "Re-time and resize the selected clip's media to the project's settings",
+                                     self.conform_clip)
         #: The last job each action started (tests wait on them).
         self.last_foley: JobHandle | None = None
+        self.last_detect: JobHandle | None = None
+        self.last_make: JobHandle | None = None
         self.last_conform: JobHandle | None = None
         self.context_menu: QMenu | None = None
         timeline = window.timeline
@@ -180,7 +172,8 @@ class AiActions(QObject):
         self.update_enabled()
 
     def actions(self) -> list[QAction]:
-        return [self.foley_action, self.conform_action]
+        return [self.detect_action, self.make_action, self.foley_action, self.clear_markers_action,
+                self.conform_action]
 
     # --- state ---------------------------------------------------------------------------------
     def _selection(self) -> tuple[Track, Clip] | None:
@@ -192,6 +185,12 @@ class AiActions(QObject):
     def update_enabled(self) -> None:
         found = self._selection()
         self.foley_action.setEnabled(found is not None)
+        # detect also works on a marked in/out range, which the viewer changes without telling us:
+        # it stays enabled and says why when there is nothing to detect in
+        self.detect_action.setEnabled(self.window.timeline is not None)
+        has_markers = bool(foley_markers_of(self.window.project))
+        self.make_action.setEnabled(has_markers)
+        self.clear_markers_action.setEnabled(has_markers)
         self.conform_action.setEnabled(found is not None and needs_conform(self.window.project, found[1]))
 
     def _context_menu(self, pos: QPoint) -> None:
@@ -228,41 +227,168 @@ class AiActions(QObject):
         project = self.window.project
         _, clip = self._selection()
         asset = project.asset(clip.asset_id)
-        if not os.path.exists(asset.path):
-            self.window.show_status(f"{asset.name}: the media is missing (relink it first)")
+        if not self._media_present([asset.path], project):
             return None
         return path, project, clip, asset
 
-    # --- foley ---------------------------------------------------------------------------------
+    def _media_present(self, paths: list[str], project: Project) -> bool:
+        for p in paths:
+            if not os.path.exists(p):
+                name = next((a.name for a in project.assets if a.path == p), os.path.basename(p))
+                self.window.show_status(f"{name}: the media is missing (relink it first)")
+                return False
+        return True
+
+    # --- foley: detect -------------------------------------------------------------------------
+    def detect_foley(self) -> JobHandle | None:
+        """Detect events on the in/out range (every video clip in it) when one is marked, else on the
+        selected clip; they land as foley markers in one undo step."""
+        window, project = self.window, self.window.project
+        span = window.in_out()
+        if span is not None:
+            targets: list[FoleyTarget] = targets_in_range(project, *span)
+            where, spans = "the marked range", [span]
+            if not targets:
+                window.show_status("No video clips in the marked range to detect foley events in")
+                return None
+        else:
+            found = self._selection()
+            target = target_for(project, found[1]) if found is not None else None
+            if target is None:
+                window.show_status("Select one video clip (or mark an in/out range) to detect foley events in")
+                return None
+            targets, where = [target], target.clip.name or project.asset(target.clip.asset_id).name
+            spans = [(target.clip.position, target.clip.end)]
+        if not self._media_present([t.media_path for t in targets], project):
+            return None
+        fps = project.fps
+        job = detect_job(targets, fps=fps, span=span, name=where)
+        handle = window.jobs.submit(job, on_done=lambda events: self._detect_done(events, spans, fps, where),
+                                    on_end=lambda h: self._ended(h, "Foley detection"))
+        self.last_detect = handle
+        return handle
+
+    def _detect_done(self, events: list, spans: list[tuple[int, int]], fps: Fraction, where: str) -> None:
+        history = self.window.history
+        try:
+            with history.transaction("Detect foley events"):
+                removed = replace_markers(history, spans, events, fps)
+        except StudioError as e:
+            self.window.show_status(f"Foley events for {where} could not be marked: {e}")
+            return
+        if not events:
+            self.window.show_status(f"No foley events found in {where}"
+                                    + (f" ({removed} earlier markers removed)" if removed else ""))
+            return
+        self.window.show_status(f"{len(events)} foley events marked in {where}: move or delete markers on the "
+                                "ruler, then Make Foley Sounds")
+
+    # --- foley: make ---------------------------------------------------------------------------
+    def make_foley(self, backend: str | None = None) -> JobHandle | None:
+        """Sounds for the foley markers as they are now, placed as one pass (the markers stay)."""
+        window, project = self.window, self.window.project
+        markers = foley_markers_of(project)
+        if not markers:
+            window.show_status("No foley markers: Detect Foley Events first")
+            return None
+        path = self._saved_path("foley sounds")
+        if path is None:
+            return None
+        from studio.ai.foley.markers import marker_event
+        from studio.ai.foley.placement import foley_folder
+
+        fps, sr = project.fps, int(project.settings.sample_rate)
+        events, bad = [], []
+        for m in markers:
+            try:
+                events.append(marker_event(m, fps))
+            except ValueError:
+                bad.append(m.name or m.id)
+        if not events:
+            window.show_status(f"The foley markers hold no readable events ({', '.join(bad)})")
+            return None
+        job = sounds_job(events, fps=fps, sample_rate=sr, folder=foley_folder(path), backend=backend)
+        snapshot = tuple(markers)
+        handle = window.jobs.submit(job, on_done=lambda items: self._make_done(items, fps, sr, snapshot, bad),
+                                    on_end=lambda h: self._ended(h, "Foley sounds"))
+        self.last_make = handle
+        return handle
+
+    def _make_done(self, items: list, fps: Fraction, sample_rate: int, snapshot: tuple[Marker, ...],
+                   bad: list[str]) -> None:
+        from studio.ai.foley.placement import FoleyPass
+
+        try:
+            self.window.history.apply(FoleyPass(items, fps=fps, sample_rate=sample_rate))
+        except StudioError as e:
+            for it in items:
+                unlink(it.asset.path)
+            self.window.show_status(f"Foley sounds could not be placed: {e}")
+            return
+        text = f"Foley: {len(items)} sounds placed on the foley markers"
+        if bad:
+            text += f"; {len(bad)} unreadable markers skipped"
+        if tuple(foley_markers_of(self.window.project)) != snapshot:
+            text += "; the markers changed meanwhile: Make Foley Sounds again to follow them"
+        self.window.show_status(text)
+
+    def remove_foley_markers(self) -> bool:
+        """Remove every foley marker in one undo step (the placed sounds stay)."""
+        markers = foley_markers_of(self.window.project)
+        if not markers:
+            self.window.show_status("No foley markers to remove")
+            return False
+        history = self.window.history
+        with history.transaction("Remove foley markers"):
+            for m in markers:
+                history.apply(RemoveMarker(m.id))
+        self.window.show_status(f"Removed {len(markers)} foley markers")
+        return True
+
+    # --- foley: both at once -------------------------------------------------------------------
     def add_foley(self, backend: str | None = None) -> JobHandle | None:
+        """Detect and make in one go for the selected clip: its markers are replaced, the sounds of
+        foley markers elsewhere are kept in the new pass."""
         found = self._selection()
         target = self._target(found is not None, "Select one video clip to add foley to", "foley sounds")
         if target is None:
             return None
         path, project, clip, asset = target
+        from studio.ai.foley.markers import marker_event
         from studio.ai.foley.placement import foley_folder
 
-        expected = int(asset.info.duration * asset.info.fps) if asset.info.duration and asset.info.fps else 0
         fps, sr = project.fps, int(project.settings.sample_rate)
-        job = foley_clip_job(asset.path, clip, fps=fps, sample_rate=sr, folder=foley_folder(path),
-                             expected_frames=expected, backend=backend)
+        keep = []
+        for m in foley_markers_of(project):
+            if not clip.position <= m.frame < clip.end:
+                try:
+                    keep.append(marker_event(m, fps))
+                except ValueError:
+                    pass
+        job = foley_clip_job(target_for(project, clip), fps=fps, sample_rate=sr, folder=foley_folder(path),
+                             keep=keep, backend=backend)
         name = clip.name or asset.name
         if Fraction(clip.speed) != 1:
             self.window.show_status(f"Foley for {name}: timed to the clip's speed; the sounds are not retimed")
-        handle = self.window.jobs.submit(job, on_done=lambda result: self._foley_done(result, fps, sr, name),
+        span = (clip.position, clip.end)
+        handle = self.window.jobs.submit(job, on_done=lambda result: self._foley_done(result, span, fps, sr, name),
                                          on_end=lambda h: self._ended(h, "Foley"))
         self.last_foley = handle
         return handle
 
-    def _foley_done(self, result: tuple[list, list], fps: Fraction, sample_rate: int, name: str) -> None:
+    def _foley_done(self, result: tuple[list, list], span: tuple[int, int], fps: Fraction, sample_rate: int,
+                    name: str) -> None:
         from studio.ai.foley.placement import FoleyPass
 
         items, events = result
+        history = self.window.history
         try:
-            self.window.history.apply(FoleyPass(items, fps=fps, sample_rate=sample_rate))
+            with history.transaction("Add foley"):
+                replace_markers(history, [span], events, fps)
+                history.apply(FoleyPass(items, fps=fps, sample_rate=sample_rate))
         except StudioError as e:
             for it in items:
-                _unlink(it.asset.path)
+                unlink(it.asset.path)
             self.window.show_status(f"Foley for {name} could not be placed: {e}")
             return
         self.window.show_status(f"Foley for {name}: {len(events)} events, {len(items)} sounds placed")

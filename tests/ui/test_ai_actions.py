@@ -214,6 +214,8 @@ def test_right_click_on_a_clip_selects_it_and_offers_the_actions(make_window, sm
     timeline.customContextMenuRequested.emit(timeline.mapFromScene(scene))
     assert timeline.selected_clip_ids() == [clip.id]
     menu = window.ai_actions.context_menu
-    assert menu.actions() == window.ai_actions.actions()
-    assert all(a.isEnabled() for a in menu.actions())
+    ai = window.ai_actions
+    assert menu.actions() == ai.actions()
+    assert all(a.isEnabled() for a in (ai.detect_action, ai.foley_action, ai.conform_action))
+    assert not ai.make_action.isEnabled() and not ai.clear_markers_action.isEnabled()  # no foley markers yet
     menu.close()

@@ -13,7 +13,7 @@ from .placement import (
     Razor,
     RemoveClips,
 )
-from .pool import AddAsset, AddMarker, RelinkAssets, RemoveAsset, RemoveMarker, SetProjectSettings
+from .pool import AddAsset, AddMarker, MoveMarker, RelinkAssets, RemoveAsset, RemoveMarker, SetProjectSettings
 from .properties import (
     GroupClips,
     RemoveKeyframe,
@@ -31,7 +31,7 @@ from .trimming import Roll, Slide, Slip, Trim, TrimHead, TrimTail
 
 __all__ = [
     "AddAsset", "AddMarker", "AddTrack", "AddTransition", "Command", "Extract", "ExtractRange",
-    "GroupClips", "InsertClip", "InsertClips", "Lift", "Move", "MoveTrack", "OverwriteClip",
+    "GroupClips", "InsertClip", "InsertClips", "Lift", "Move", "MoveMarker", "MoveTrack", "OverwriteClip",
     "OverwriteClips", "Razor", "RelinkAssets", "RemoveAsset", "RemoveClips", "RemoveKeyframe",
     "RemoveMarker", "RemoveTrack", "RemoveTransition", "RenameTrack", "Roll", "SetClipProperty",
     "SetGroup", "SetKeyframe", "SetLink", "SetProjectSettings", "SetSpeed", "SetTake",

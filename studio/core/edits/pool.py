@@ -63,18 +63,19 @@ class RelinkAssets(Command):
 class AddMarker(Command):
     label = "Add marker"
 
-    def __init__(self, frame: int, name: str = "", color: str = "red", duration: int = 0, note: str = "") -> None:
+    def __init__(self, frame: int, name: str = "", color: str = "red", duration: int = 0, note: str = "",
+                 data: str = "") -> None:
         super().__init__()
-        self.marker = Marker(f"marker-{self.ids.seed}", frame, name, color, duration, note)
+        self.marker = Marker(f"marker-{self.ids.seed}", frame, name, color, duration, note, data)
 
     def _apply(self, project: Project) -> Project:
         m = self.marker
-        if isinstance(m.frame, bool) or not isinstance(m.frame, int) or m.frame < 0:
-            raise EditError(f"marker frame must be a whole number >= 0, not {m.frame!r}")
+        _check_frame(m.frame)
         if not isinstance(m.duration, int) or m.duration < 0:
             raise EditError("marker duration must be a whole number >= 0")
-        markers = tuple(sorted((*project.sequence.markers, m), key=lambda x: (x.frame, x.id)))
-        return replace(project, sequence=replace(project.sequence, markers=markers))
+        if any(x.id == m.id for x in project.sequence.markers):
+            raise EditError(f"marker id {m.id!r} is already in the sequence")
+        return _with_markers(project, (*project.sequence.markers, m))
 
 
 class RemoveMarker(Command):
@@ -89,6 +90,40 @@ class RemoveMarker(Command):
         if len(markers) == len(project.sequence.markers):
             raise EditError(f"no marker with id {self.marker_id!r}")
         return replace(project, sequence=replace(project.sequence, markers=markers))
+
+
+class MoveMarker(Command):
+    """Move a sequence marker by ``delta`` frames; the moves of one drag merge into one undo step."""
+
+    label = "Move marker"
+
+    def __init__(self, marker_id: str, delta: int) -> None:
+        super().__init__()
+        self.marker_id, self.delta = marker_id, delta
+        self.merge_key = ("move-marker", marker_id)
+
+    def _apply(self, project: Project) -> Project:
+        found = [m for m in project.sequence.markers if m.id == self.marker_id]
+        if not found:
+            raise EditError(f"no marker with id {self.marker_id!r}")
+        if isinstance(self.delta, bool) or not isinstance(self.delta, int):
+            raise EditError(f"a marker moves by whole frames, not {self.delta!r}")
+        frame = found[0].frame + self.delta
+        if frame < 0:
+            raise EditError("a marker cannot move before the start of the sequence")
+        moved = replace(found[0], frame=frame)
+        return _with_markers(project, [moved if m.id == self.marker_id else m for m in project.sequence.markers])
+
+
+def _check_frame(frame: object) -> None:
+    if isinstance(frame, bool) or not isinstance(frame, int) or frame < 0:
+        raise EditError(f"marker frame must be a whole number >= 0, not {frame!r}")
+
+
+def _with_markers(project: Project, markers) -> Project:
+    """The project with ``markers`` as its sequence markers, in time order (ties by id)."""
+    ordered = tuple(sorted(markers, key=lambda x: (x.frame, x.id)))
+    return replace(project, sequence=replace(project.sequence, markers=ordered))
 
 
 class SetProjectSettings(Command):

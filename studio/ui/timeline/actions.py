@@ -73,6 +73,10 @@ def razor_at_playhead(view) -> bool:
 
 
 def remove(view, *, ripple: bool) -> bool:
+    """Delete: the selected marker if one is selected (clicked on the ruler), else lift / extract the clips."""
+    marker = view.selected_marker_id()
+    if marker is not None:
+        return view.delete_marker(marker)
     ids = view.selected_clip_ids()
     if not ids:
         view.status_message.emit("no clips selected")

@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from fractions import Fraction
 
-from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QPolygonF
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QContextMenuEvent, QHelpEvent, QMouseEvent, QPainter, QPaintEvent, QPen, QPolygonF
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMenu, QToolButton, QToolTip, QVBoxLayout, QWidget
 
 from studio.core.timebase import format_timecode
 from studio.core.timeline import Marker, Track
 
 from .geometry import Row
+from .markers import MarkerDrag, marker_at, tooltip
 
 #: Ruler label spacing candidates, in seconds (frames below one second).
 _STEPS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600)
@@ -22,11 +23,18 @@ PLAYHEAD_COLOR = QColor(235, 60, 60)
 
 
 class Ruler(QWidget):
-    """Timecode ticks, sequence markers and the playhead head; press or drag to scrub."""
+    """Timecode ticks, sequence markers and the playhead head; press or drag to scrub.
+
+    On a marker a press selects it (Delete removes it), a drag moves it (one undo step), a right
+    click offers "Delete Marker" and hovering shows its name and note.
+    """
 
     def __init__(self, view, parent: QWidget) -> None:  # view: TimelineView
         super().__init__(parent)
         self._view = view
+        self._drag: MarkerDrag | None = None
+        #: The last marker menu shown (tests trigger its actions).
+        self.context_menu: QMenu | None = None
         self.setObjectName("timeline-ruler")
         self.setMouseTracking(False)
 
@@ -39,6 +47,19 @@ class Ruler(QWidget):
             if frames * ppf >= 70:
                 return frames
         return max(1, round(_STEPS_S[-1] * fps))
+
+    def marker_at(self, x: float, y: float) -> Marker | None:
+        """The sequence marker under ruler point (x, y), or None."""
+        view = self._view
+        return marker_at(view.history.project.sequence.markers, x, y, view.pixels_per_frame(), view.scroll_x())
+
+    def marker_x(self, marker_id: str) -> float | None:
+        """Ruler x of a marker (for tests and menus), or None when there is no such marker."""
+        view = self._view
+        for m in view.history.project.sequence.markers:
+            if m.id == marker_id:
+                return m.frame * view.pixels_per_frame() - view.scroll_x()
+        return None
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt API
         view = self._view
@@ -63,8 +84,11 @@ class Ruler(QWidget):
             if major:
                 p.setPen(QColor(200, 200, 200))
                 p.drawText(QPointF(x + 3, 11), format_timecode(f, project.fps))
-        for m in project.sequence.markers:
-            self._paint_marker(p, m, ppf, left)
+        markers = project.sequence.markers
+        selected = view.selected_marker_id()
+        for i, m in enumerate(markers):
+            room = (markers[i + 1].frame - m.frame) * ppf - 10 if i + 1 < len(markers) else float(self.width())
+            self._paint_marker(p, m, ppf, left, room, m.id == selected)
         x = view.playhead() * ppf - left
         p.setPen(QPen(PLAYHEAD_COLOR, 1))
         p.setBrush(PLAYHEAD_COLOR)
@@ -73,34 +97,86 @@ class Ruler(QWidget):
         p.drawLine(QPointF(x, h - 10), QPointF(x, h))
         p.end()
 
-    def _paint_marker(self, p: QPainter, m: Marker, ppf: float, left: float) -> None:
+    def _paint_marker(self, p: QPainter, m: Marker, ppf: float, left: float, room: float = 1e9,
+                      selected: bool = False) -> None:
         color = QColor(MARKER_COLORS.get(m.color, m.color))
         if not color.isValid():
             color = QColor(MARKER_COLORS["red"])
         x = m.frame * ppf - left
+        if x < -200 or x > self.width() + 8:
+            return
         if m.duration:
             span = QColor(color)
             span.setAlpha(70)
             p.fillRect(int(x), 14, max(1, int(m.duration * ppf)), 6, span)
-        p.setPen(QPen(color.darker(150), 1))
-        p.setBrush(color)
+        p.setPen(QPen(QColor(255, 255, 255), 1.5) if selected else QPen(color.darker(150), 1))
+        p.setBrush(color.lighter(125) if selected else color)
         p.drawPolygon(QPolygonF([QPointF(x - 4, 13), QPointF(x + 4, 13), QPointF(x + 4, 19), QPointF(x, 23),
                                  QPointF(x - 4, 19)]))
-        if m.name and ppf * 30 > 1:
-            p.setPen(color.lighter(130))
-            p.drawText(QPointF(x + 6, 22), m.name)
+        if m.name and room > 16:
+            # the name, cut to the room before the next marker so neighbours' names never overlap
+            text = p.fontMetrics().elidedText(m.name, Qt.TextElideMode.ElideRight, int(room))
+            p.setPen(QColor(255, 255, 255) if selected else color.lighter(130))
+            p.drawText(QRectF(x + 6, 13, room, 11), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
 
     def _scrub(self, event: QMouseEvent) -> None:
         view = self._view
         view.set_playhead(max(0, round((event.position().x() + view.scroll_x()) / view.pixels_per_frame())))
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
-        if event.button() == Qt.MouseButton.LeftButton:
-            self._scrub(event)
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        view = self._view
+        view.setFocus(Qt.FocusReason.MouseFocusReason)  # so Delete reaches the timeline's actions
+        view.history.end_merge()
+        pos = event.position()
+        marker = self.marker_at(pos.x(), pos.y())
+        if marker is not None:
+            view.select_marker(marker.id)
+            self._drag = MarkerDrag(view, pos.x() + view.scroll_x(), marker)
+            return
+        view.select_marker(None)
+        self._scrub(event)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
-        if event.buttons() & Qt.MouseButton.LeftButton:
+        if self._drag is not None:
+            self._drag.move(event.position().x() + self._view.scroll_x(), 0.0)
+        elif event.buttons() & Qt.MouseButton.LeftButton:
             self._scrub(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
+        if self._drag is not None and event.button() == Qt.MouseButton.LeftButton:
+            x = event.position().x() + self._view.scroll_x()
+            self._drag.move(x, 0.0)
+            self._drag.release(x, 0.0)
+            self._drag = None
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
+            marker = self.marker_at(event.pos().x(), event.pos().y())
+            if marker is None:
+                QToolTip.hideText()
+                event.ignore()
+            else:
+                QToolTip.showText(event.globalPos(), tooltip(marker, self._view.history.project.fps), self)
+            return True
+        return super().event(event)
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:  # noqa: N802 - Qt API
+        """Right click on a marker: select it and offer "Delete Marker" (never the clip menu)."""
+        event.accept()
+        marker = self.marker_at(event.pos().x(), event.pos().y())
+        if marker is None:
+            return
+        view = self._view
+        view.select_marker(marker.id)
+        menu = QMenu(self)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        delete = menu.addAction("Delete Marker")
+        delete.setObjectName("delete-marker")
+        delete.triggered.connect(lambda _checked=False, mid=marker.id: view.delete_marker(mid))
+        menu.popup(event.globalPos())
+        self.context_menu = menu
 
 
 _SWITCH_STYLE = ("QToolButton {{ background: #3a3a3f; color: #cfcfcf; border: 1px solid #2a2a2e; border-radius: 3px;"

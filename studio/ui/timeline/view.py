@@ -23,7 +23,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QApplication, QGraphicsScene, QGraphicsView, QLabel, QWidget
 
 from studio.core.changes import Change
-from studio.core.edits import Command, SetTrackProperty
+from studio.core.edits import Command, RemoveMarker, SetTrackProperty
 from studio.core.errors import EditError
 from studio.core.history import History
 from studio.core.timebase import format_timecode
@@ -56,6 +56,7 @@ class TimelineView(QGraphicsView):
         self._ppf = 2.0
         self._playhead = 0
         self._selected: list[str] = []
+        self._marker: str | None = None  # the selected sequence marker (exclusive with clips)
         self._tool = "select"
         self._snapping = True
         self._drag: Drag | None = None
@@ -121,6 +122,8 @@ class TimelineView(QGraphicsView):
     def select(self, ids) -> None:
         project = self.history.project
         wanted = [i for i in dict.fromkeys(ids) if project.find_clip(i) is not None]
+        if wanted:
+            self.select_marker(None)
         if wanted == self._selected:
             return
         for cid in set(self._selected) | set(wanted):
@@ -129,6 +132,25 @@ class TimelineView(QGraphicsView):
                 item.set_selected(cid in wanted)
         self._selected = wanted
         self.selection_changed.emit(list(wanted))
+
+    def selected_marker_id(self) -> str | None:
+        return self._marker
+
+    def select_marker(self, marker_id: str | None) -> None:
+        """Select one sequence marker (clicked on the ruler), or none; it replaces the clip selection,
+        so Delete acts on what was clicked last."""
+        if marker_id is not None and not any(m.id == marker_id for m in self.history.project.sequence.markers):
+            marker_id = None
+        if marker_id == self._marker:
+            return
+        self._marker = marker_id
+        if marker_id is not None:
+            self.select([])
+        self.ruler.update()
+
+    def delete_marker(self, marker_id: str) -> bool:
+        """Remove a sequence marker (one undo step)."""
+        return self.apply(RemoveMarker(marker_id))
 
     def select_all(self) -> None:
         self.select([c.id for _, c in self.history.project.all_clips()])
@@ -243,6 +265,9 @@ class TimelineView(QGraphicsView):
             self.previews.retry_failed()  # relinked media may preview now
         self._sync(full=full, track_ids=None if full else change.track_ids)
         if change.markers_changed:
+            markers = self.history.project.sequence.markers
+            if self._marker is not None and not any(m.id == self._marker for m in markers):
+                self._marker = None
             self.ruler.update()
 
     def _sync(self, full: bool = False, track_ids=None) -> None:
