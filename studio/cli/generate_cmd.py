@@ -47,7 +47,9 @@ def _resolve_model(args):
     folder = locate(entry) if locate is not None else None
     if folder is None:
         raise UsageError(f"model {entry.id} is not installed; run: studio models pull {entry.id}")
-    return Path(folder), entry.id, entry.revision, entry
+    real = Path(folder).resolve()
+    revision = real.name if real.parent.name == "snapshots" else entry.revision  # from the HF cache: its commit
+    return Path(folder), entry.id, revision, entry
 
 
 def _frames(args, caps, entry) -> tuple[int, Fraction, str | None]:

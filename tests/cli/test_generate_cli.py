@@ -159,3 +159,156 @@ def test_image_to_video_from_the_cli(tmp_path_factory, tmp_path, capsys):
     assert code == 0, err
     recipe = json.loads((tmp_path / "moving.recipe.json").read_text())
     assert recipe["source_image"] == str(image) and probe(out).video_frames == 9
+
+
+# --- LTX-Video and Wan image-to-video, by --model-path ------------------------------------------------------------
+def decoded(path):
+    """The frames of an mp4 as one uint8 array (T, H, W, 3)."""
+    import av
+    import numpy as np
+
+    with av.open(str(path)) as c:
+        return np.stack([f.to_ndarray(format="rgb24") for f in c.decode(video=0)])
+
+
+@pytest.fixture(scope="session")
+def tiny_ltx(tmp_path_factory):
+    from tests.ai.generate.tiny_models import ltx_folder
+
+    return ltx_folder(tmp_path_factory)
+
+
+LTX = ("--steps", "2", "--size", "32x32")
+
+
+def test_ltx_snaps_to_8n1_at_24_fps_and_a_seed_repeats(tiny_ltx, tmp_path, capsys):
+    a, b, c = tmp_path / "a.mp4", tmp_path / "b.mp4", tmp_path / "c.mp4"
+    for out, seed in ((a, 5), (b, 5), (c, 6)):
+        code, stdout, err = run(capsys, "generate", "a red car", "--model-path", tiny_ltx, "--seconds", "0.5", *LTX,
+                                "--seed", seed, "-o", out)
+        assert code == 0, err
+        assert "0.38 s = 9 frames at 24 fps" in stdout  # 12 frames asked; 8N+1 nearest is 9
+    info = probe(a)
+    assert info.video_frames == 9 and info.fps == 24 and (info.width, info.height) == (32, 32)
+    assert (decoded(a) == decoded(b)).all()
+    assert not (decoded(a) == decoded(c)).all()
+    code, _, err = run(capsys, "generate", "a car", "--model-path", tiny_ltx, "--size", "48x32", "-o", tmp_path / "x")
+    one_line_error(code, err, "multiples of 32")
+
+
+def test_ltx_image_to_video(tmp_path_factory, tmp_path, capsys):
+    from PIL import Image
+
+    from tests.ai.generate.tiny_models import ltx_folder
+
+    folder = ltx_folder(tmp_path_factory, image_to_video=True)
+    image = tmp_path / "still.png"
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(image)
+    out = tmp_path / "ltx-i2v.mp4"
+    code, _, err = run(capsys, "generate", "it moves", "--model-path", folder, "--image", image, *LTX, "-o", out)
+    assert code == 0, err
+    info = probe(out)
+    assert info.video_frames == 121 and info.fps == 24  # the family's default length: 121 = 8 * 15 + 1
+    recipe = json.loads((tmp_path / "ltx-i2v.recipe.json").read_text())
+    assert recipe["source_image"] == str(image) and recipe["frames"] == 121
+    code, _, err = run(capsys, "generate", "it moves", "--model-path", folder, *LTX, "-o", tmp_path / "y.mp4")
+    one_line_error(code, err, "give it --image")
+
+
+def test_wan_image_to_video(tmp_path_factory, tmp_path, capsys):
+    from PIL import Image
+
+    from tests.ai.generate.tiny_models import wan_i2v_folder
+
+    image = tmp_path / "still.png"
+    Image.new("RGB", (32, 32), (20, 30, 200)).save(image)
+    out = tmp_path / "wan-i2v.mp4"
+    code, stdout, err = run(capsys, "generate", "waves", "--model-path", wan_i2v_folder(tmp_path_factory), "--image",
+                            image, "--seconds", "0.3", "--steps", "2", "--size", "32x32", "-o", out)
+    assert code == 0, err
+    assert "0.31 s = 5 frames at 16 fps" in stdout  # 4.8 frames asked; 4N+1 nearest is 5
+    info = probe(out)
+    assert info.video_frames == 5 and info.fps == 16 and (info.width, info.height) == (32, 32)
+
+
+# --- a catalogue id found in a Hugging Face cache made here -----------------------------------------------------
+def hf_cache(root, repo, folder, commit="c0ffee1234"):
+    """``folder`` copied into a hub cache layout: models--org--name/snapshots/<commit>/ + refs/main."""
+    import shutil
+
+    repo_dir = root / ("models--" + repo.replace("/", "--"))
+    shutil.copytree(folder, repo_dir / "snapshots" / commit)
+    (repo_dir / "refs").mkdir()
+    (repo_dir / "refs" / "main").write_text(commit)
+    return repo_dir / "snapshots" / commit
+
+
+@pytest.fixture
+def hub(tmp_path, monkeypatch):
+    root = tmp_path / "hf" / "hub"
+    root.mkdir(parents=True)
+    monkeypatch.setenv("HF_HUB_CACHE", str(root))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("SHOTLINE_MODELS_DIR", str(tmp_path / "no-models"))
+    return root
+
+
+def test_a_catalogue_model_loads_from_the_hf_cache(tiny_cogvideox, hub, tmp_path, capsys):
+    """`--model cogvideox-2b` with the tiny CogVideoX standing in for zai-org/CogVideoX-2b in the cache: the
+    catalogue's rule (8N+1 at 8 fps) sets the length, the recipe names the id and the snapshot's commit."""
+    hf_cache(hub, "zai-org/CogVideoX-2b", tiny_cogvideox)
+    out = tmp_path / "out" / "cat.mp4"
+    out.parent.mkdir()
+    code, stdout, err = run(capsys, "generate", "a cat", "--model", "cogvideox-2b", "--seconds", "2", *FAST, "-o", out)
+    assert code == 0, err
+    assert "2.12 s = 17 frames at 8 fps" in stdout
+    info = probe(out)
+    assert info.video_frames == 17 and info.fps == 8
+    recipe = json.loads((out.parent / "cat.recipe.json").read_text())
+    assert recipe["model_id"] == "cogvideox-2b" and recipe["revision"] == "c0ffee1234"
+
+
+def test_into_from_the_hf_cache_places_a_clip_with_its_recipe(tiny_ltx, hub, tmp_path, capsys):
+    hf_cache(hub, "Lightricks/LTX-Video", tiny_ltx)
+    path = project(tmp_path, 32, 32, Fraction(24))
+    code, stdout, err = run(capsys, "generate", "a bird flies", "--model", "ltx-video", "--seconds", "1", *LTX,
+                            "--seed", "9", "--into", path, "--at", "2")
+    assert code == 0, err
+    assert "1.04 s = 25 frames at 24 fps" in stdout and "conforming" not in stdout
+    p = load_project(path)
+    (clip,) = [c for t in p.sequence.tracks_of("video") for c in t.clips]
+    assert clip.position == 48 and clip.duration == 25
+    (asset,) = p.assets
+    r = asset.recipe
+    assert (r.model_id, r.revision, r.seed, r.steps, r.frames, r.fps) == ("ltx-video", "c0ffee1234", 9, 2, 25, 24)
+    assert r.prompt == "a bird flies" and (r.width, r.height) == (32, 32)
+    assert (tmp_path / "generated" / "a-bird-flies-take1.mp4").is_file()
+
+
+def test_a_cancelled_hf_cache_run_leaves_no_file_and_no_clip(tiny_cogvideox, hub, tmp_path, capsys, monkeypatch):
+    from studio.cli import generate_cmd
+    from studio.jobs import Cancelled, JobContext
+
+    hf_cache(hub, "zai-org/CogVideoX-2b", tiny_cogvideox)
+
+    def interrupted(job):
+        ctx = JobContext()
+        ctx.on_progress = lambda f, m: ctx.cancel() if m.endswith("step 1/2") else None
+        with pytest.raises(Cancelled):
+            job.fn(ctx)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(generate_cmd, "_run", interrupted)
+    path = project(tmp_path)
+    before = path.read_bytes()
+    code, _, err = run(capsys, "generate", "a cat", "--model", "cogvideox-2b", *FAST, "--into", path)
+    assert code == 130
+    assert path.read_bytes() == before and list((tmp_path / "generated").iterdir()) == []
+
+
+def test_a_missing_catalogue_model_names_the_exact_pull_command(hub, tmp_path, capsys):
+    for model_id in ("ltx-video", "wan2.1-t2v-1.3b", "cogvideox-2b"):
+        code, _, err = run(capsys, "generate", "a cat", "--model", model_id, "-o", tmp_path / "x.mp4")
+        pull = f"studio models pull {model_id}"
+        assert code == 2 and err.strip() == f"studio: error: model {model_id} is not installed; run: {pull}", err
+    assert not (tmp_path / "x.mp4").exists()

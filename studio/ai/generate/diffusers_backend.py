@@ -23,7 +23,7 @@ from studio.ai.models.memory import MemoryPlan, apply_plan, available_bytes, dec
 from studio.ai.models.runtime import CacheKey, PipelineCache, choose_device_dtype, import_torch, step_callback
 
 from .base import Capabilities, GeneratedVideo, GenerateError, GenerateRequest
-from .families import PIPELINES, capabilities_of, check_safetensors, pipeline_class
+from .families import PIPELINES, FolderInfo, inspect_folder
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +42,13 @@ def pipeline_cache() -> PipelineCache:
         return _cache
 
 
-def _weights_bytes(folder: Path) -> int:
-    return sum(f.stat().st_size for f in folder.rglob("*.safetensors"))
+#: a rough upper bound of the VAE decode's peak memory per output pixel (wide feature maps at full size)
+DECODE_BYTES_PER_PIXEL = 1024
 
 
-def _needs(folder: Path) -> dict[MemoryPlan, int]:
+def _needs(info: FolderInfo) -> dict[MemoryPlan, int]:
     """Rough needs per plan: all weights plus a working margin; offload holds the biggest component."""
-    parts = [_weights_bytes(p) for p in folder.iterdir() if p.is_dir()]
+    parts = [n for _, n in info.component_bytes]
     total, biggest = sum(parts), max(parts, default=0)
     work = 2 * 1024**3
     return {MemoryPlan.NONE: total + work, MemoryPlan.MODEL_CPU_OFFLOAD: biggest + work,
@@ -74,17 +74,20 @@ class DiffusersVideoBackend:
         return Path(request.model_path)
 
     def capabilities(self, request: GenerateRequest) -> Capabilities:
-        return capabilities_of(self._folder(request))
+        return inspect_folder(self._folder(request)).capabilities
 
     def check(self, request: GenerateRequest) -> Capabilities:
         """Validate ``request`` against the model before any heavy work; returns its capabilities."""
-        folder = self._folder(request)
-        caps = capabilities_of(folder)
-        check_safetensors(folder)
+        return self._check(request, inspect_folder(self._folder(request)))
+
+    def _check(self, request: GenerateRequest, info: FolderInfo) -> Capabilities:
+        caps, name = info.capabilities, self._folder(request).name
+        if info.unsafe:
+            raise GenerateError(info.unsafe)
         if request.image and not caps.image_to_video:
-            raise GenerateError(f"{folder.name} is a text-to-video model; it does not take --image")
+            raise GenerateError(f"{name} is a text-to-video model; it does not take --image")
         if caps.image_to_video and not request.image:
-            raise GenerateError(f"{folder.name} is an image-to-video model; give it --image FILE")
+            raise GenerateError(f"{name} is an image-to-video model; give it --image FILE")
         if request.image and not Path(request.image).is_file():
             raise GenerateError(f"image {request.image!r} does not exist")
         w, h = request.width or caps.default_size[0], request.height or caps.default_size[1]
@@ -97,9 +100,10 @@ class DiffusersVideoBackend:
         return caps
 
     # --- loading ---------------------------------------------------------------------------
-    def _load(self, folder: Path, class_name: str, device: str, dtype: Any) -> Any:
+    def _load(self, info: FolderInfo, device: str, dtype: Any) -> Any:
         import diffusers
 
+        folder, class_name = info.path, info.class_name
         cls = getattr(diffusers, class_name)
         try:
             with _quiet_loading():
@@ -112,7 +116,8 @@ class DiffusersVideoBackend:
             raise
         if hasattr(pipe, "set_progress_bar_config"):
             pipe.set_progress_bar_config(disable=True)
-        needs = _needs(folder)
+        _allow_missing_ftfy(class_name)
+        needs = _needs(info)
         if not _has_accelerate():  # offloading needs accelerate
             needs = {MemoryPlan.NONE: needs[MemoryPlan.NONE]}
         if device == "cpu":
@@ -129,18 +134,18 @@ class DiffusersVideoBackend:
     # --- running ---------------------------------------------------------------------------
     def generate(self, request: GenerateRequest, context: Any) -> GeneratedVideo:
         started = time.monotonic()
-        caps = self.check(request)
         folder = self._folder(request)
-        class_name = pipeline_class(folder)
+        info = inspect_folder(folder)  # cached per (folder, modification times)
+        caps = self._check(request, info)
         torch = import_torch()
         device, dtype = choose_device_dtype(request.device)
         width, height = request.width or caps.default_size[0], request.height or caps.default_size[1]
         frames = request.frames or caps.default_frames
         fps = request.fps or caps.fps
         context.progress(0.0, f"loading {folder.name}")
-        key = CacheKey.of(str(folder.resolve()), request.revision or None, dtype, device)
-        needs = _needs(folder)
-        with self.cache.use(key, lambda: self._load(folder, class_name, device, dtype),
+        key = CacheKey.of(str(info.path), request.revision or None, dtype, device)
+        needs = _needs(info)
+        with self.cache.use(key, lambda: self._load(info, device, dtype),
                             expected_bytes=needs[MemoryPlan.NONE] if device != "cpu" else None) as pipe:
             context.check()
             plan = getattr(pipe, "_studio_plan", None)
@@ -181,6 +186,8 @@ class DiffusersVideoBackend:
         padded = getattr(getattr(pipe, "transformer", None), "config", None)
         if caps.family != "cogvideox" or not hasattr(pipe, "decode_latents") or getattr(padded, "patch_size_t", None):
             return pipe(**kwargs).frames[0]
+        if _decode_fits(device, kwargs["num_frames"], kwargs["width"], kwargs["height"]):
+            return pipe(**kwargs).frames[0]  # a small decode: in the pipeline call, as plain diffusers does
         # CogVideoX: denoise to latents, then decode keeping the latents safe (retry with VAE tiling on OOM).
         latents = pipe(**{**kwargs, "output_type": "latent"}).frames
         context.progress(0.9, "decoding")
@@ -192,6 +199,26 @@ class DiffusersVideoBackend:
 
         where = Path(tempfile.gettempdir()) / "studio-latents" / f"{os.getpid()}-{time.monotonic_ns()}.pt"
         return decode_with_retry(pipe, latents, decode, where, device=device)[0]
+
+
+def _decode_fits(device: str, frames: int, width: int, height: int) -> bool:
+    """True when the VAE decode of this many pixels (at a generous ``DECODE_BYTES_PER_PIXEL``) needs under a
+    quarter of the device's free memory: then it cannot run out and needs no separate, latents-saving step."""
+    free = available_bytes(device)
+    return free is not None and int(frames) * int(width) * int(height) * DECODE_BYTES_PER_PIXEL * 4 <= free
+
+
+def _allow_missing_ftfy(class_name: str) -> None:
+    """diffusers' Wan image-to-video module calls ``ftfy.fix_text`` on prompts even when ftfy is not
+    installed (its text-to-video twin checks first); without ftfy, prompts go through unfixed, as there."""
+    if class_name != "WanImageToVideoPipeline":
+        return
+    import importlib
+    import types
+
+    module = importlib.import_module("diffusers.pipelines.wan.pipeline_wan_i2v")
+    if not hasattr(module, "ftfy"):
+        module.ftfy = types.SimpleNamespace(fix_text=lambda text: text)
 
 
 @contextmanager

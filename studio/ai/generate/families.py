@@ -5,6 +5,9 @@ No torch here."""
 from __future__ import annotations
 
 import json
+import os
+import threading
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -33,35 +36,109 @@ def _json(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def pipeline_class(folder: str | Path) -> str:
-    """The folder's pipeline class name; GenerateError when it is not a supported video pipeline."""
+@dataclass(frozen=True)
+class FolderInfo:
+    """What one look at a diffusers folder tells: pipeline class, capabilities, whether its weights are
+    safetensors (the error to raise, or None) and the safetensors bytes per component folder."""
+
+    path: Path  # resolved
+    class_name: str
+    capabilities: Capabilities
+    unsafe: str | None
+    component_bytes: tuple[tuple[str, int], ...]
+
+
+_MAX_CACHED = 32
+_infos: dict[tuple[str, tuple[int, ...]], FolderInfo] = {}
+_infos_lock = threading.Lock()
+
+
+def _signature(folder: Path) -> tuple[int, ...]:
+    """Modification times that change when the folder's files or configs change (a dozen stat calls:
+    adding, removing or renaming a file changes its folder's mtime; configs are stat'ed themselves)."""
+    stamps = [folder.stat().st_mtime_ns]
+    with os.scandir(folder) as entries:
+        for e in sorted(entries, key=lambda e: e.name):
+            if e.name.startswith("."):
+                continue
+            st = e.stat()
+            stamps.append(st.st_mtime_ns)
+            if e.is_dir():
+                for name in ("config.json", "scheduler_config.json"):
+                    try:
+                        stamps.append(os.stat(os.path.join(e.path, name)).st_mtime_ns)
+                    except OSError:
+                        stamps.append(0)
+    return tuple(stamps)
+
+
+def inspect_folder(folder: str | Path) -> FolderInfo:
+    """``FolderInfo`` for a diffusers folder, read once per (path, modification times): repeated
+    generations with the same model do not re-read its configs or walk its weights.
+    GenerateError when the folder is missing or not a supported video pipeline."""
     folder = Path(folder)
     if not folder.is_dir():
         raise GenerateError(f"model folder {str(folder)!r} does not exist")
+    real = folder.resolve()
+    key = (str(real), _signature(real))
+    with _infos_lock:
+        info = _infos.get(key)
+    if info is not None:
+        return info
+    name = _pipeline_class(real, shown=folder)
+    info = FolderInfo(real, name, _capabilities(real, name), _unsafe(real), _component_bytes(real))
+    with _infos_lock:
+        for old in [k for k in _infos if k[0] == key[0]]:  # an older state of the same folder
+            del _infos[old]
+        if len(_infos) >= _MAX_CACHED:
+            del _infos[next(iter(_infos))]
+        _infos[key] = info
+    return info
+
+
+def _pipeline_class(folder: Path, shown: Path) -> str:
     index = folder / "model_index.json"
     if not index.is_file():
-        raise GenerateError(f"{str(folder)!r} is not a diffusers model folder (no model_index.json)")
+        raise GenerateError(f"{str(shown)!r} is not a diffusers model folder (no model_index.json)")
     name = _json(index).get("_class_name")
     if name not in PIPELINES:
-        raise GenerateError(f"{str(folder)!r} holds a {name or 'unknown'} pipeline; supported: "
+        raise GenerateError(f"{str(shown)!r} holds a {name or 'unknown'} pipeline; supported: "
                             f"{', '.join(PIPELINES)}")
     return str(name)
 
 
-def check_safetensors(folder: str | Path) -> None:
-    """Every component with weights must have them as .safetensors (pickled weights can run code)."""
-    folder = Path(folder)
+def pipeline_class(folder: str | Path) -> str:
+    """The folder's pipeline class name; GenerateError when it is not a supported video pipeline."""
+    return inspect_folder(folder).class_name
+
+
+def _unsafe(folder: Path) -> str | None:
     for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
         files = [f.name for f in sub.iterdir() if f.is_file() and f.name.endswith(WEIGHT_SUFFIXES)]
         if files and not any(f.endswith(".safetensors") for f in files):
-            raise GenerateError(f"{str(sub)!r} has only {files[0]}-style pickled weights; Shotline loads "
-                                "safetensors only (convert the model or pull a safetensors revision)")
+            return (f"{str(sub)!r} has only {files[0]}-style pickled weights; Shotline loads "
+                    "safetensors only (convert the model or pull a safetensors revision)")
+    return None
+
+
+def check_safetensors(folder: str | Path) -> None:
+    """Every component with weights must have them as .safetensors (pickled weights can run code)."""
+    problem = inspect_folder(folder).unsafe
+    if problem:
+        raise GenerateError(problem)
+
+
+def _component_bytes(folder: Path) -> tuple[tuple[str, int], ...]:
+    return tuple((p.name, sum(f.stat().st_size for f in p.rglob("*.safetensors")))
+                 for p in sorted(folder.iterdir()) if p.is_dir() and not p.name.startswith("."))
 
 
 def capabilities_of(folder: str | Path) -> Capabilities:
     """Capabilities of the diffusers folder, derived from its family and configs."""
-    folder = Path(folder)
-    name = pipeline_class(folder)
+    return inspect_folder(folder).capabilities
+
+
+def _capabilities(folder: Path, name: str) -> Capabilities:
     family, i2v = PIPELINES[name]
     transformer = _json(folder / "transformer" / "config.json")
     vae = _json(folder / "vae" / "config.json")
@@ -77,5 +154,8 @@ def capabilities_of(folder: str | Path) -> Capabilities:
         patch = transformer.get("patch_size", (1, 2, 2))
         return Capabilities("wan", not i2v, i2v, FrameRule(4, 1), Fraction(16), (832, 480), 81,
                             spatial * int(patch[-1]))
-    spatial = int(vae.get("spatial_compression_ratio") or 32) * int(transformer.get("patch_size") or 1)
-    return Capabilities("ltx", not i2v, i2v, FrameRule(8, 1), Fraction(24), (704, 480), 121, spatial)
+    # LTX-Video: the pipelines refuse sides that are not multiples of 32, whatever the VAE's own ratio.
+    scaling = vae.get("spatio_temporal_scaling") or (True, True, True, False)
+    spatial = vae.get("spatial_compression_ratio") or int(vae.get("patch_size") or 4) * 2 ** sum(map(bool, scaling))
+    multiple = max(32, int(spatial) * int(transformer.get("patch_size") or 1))
+    return Capabilities("ltx", not i2v, i2v, FrameRule(8, 1), Fraction(24), (768, 512), 121, multiple)

@@ -4,7 +4,8 @@
   ``apply_plan`` switches it on in a diffusers-like pipeline (duck-typed).
 - ``oom_guard`` / ``run_with_oom_guard`` turn an out-of-memory error into an
   ``OutOfMemory`` with an actionable message, after unloading the model from the cache.
-- ``decode_with_retry`` saves the finished latents before the VAE decode, retries an
+- ``decode_with_retry`` keeps the finished latents safe across the VAE decode (on disk first
+  when they are big, else written only if the decode fails), retries an
   out-of-memory decode once with VAE tiling, and names the latents file when it gives up.
 
 torch is never imported at module level: functions look at ``sys.modules`` (if torch was
@@ -346,29 +347,55 @@ def load_latents(path: str | os.PathLike[str]) -> Any:
     return import_torch().load(path, map_location="cpu", weights_only=True)
 
 
+#: latents at least this big are written before the decode starts (a decode that big could take the
+#: process down, not just raise); smaller ones are written only when the decode fails.
+EAGER_SAVE_BYTES = 1024**2
+
+
+def _nbytes(latents: Any) -> int:
+    n = getattr(latents, "nbytes", None)
+    if n is None and hasattr(latents, "element_size"):
+        n = latents.element_size() * latents.nelement()
+    return int(n or 0)
+
+
 def decode_with_retry(pipe: Any, latents: Any, decode_fn: Callable[[Any, Any], Any],
                       save_latents_to: str | os.PathLike[str], *, keep_latents: bool = False,
-                      device: Any = None) -> Any:
+                      device: Any = None, save_first: bool | None = None) -> Any:
     """``decode_fn(pipe, latents)``, never losing finished latents.
 
-    The latents are saved to ``save_latents_to`` first. An out-of-memory decode is retried
-    once with VAE tiling (and slicing) switched on; if that fails too (or the pipe cannot
-    tile) an ``OutOfMemory`` names the latents file so a later run can decode it
-    (``load_latents``). Any other error gets the path added as a note. On success the
-    file is removed unless ``keep_latents``.
+    The latents are saved to ``save_latents_to`` before the decode when ``save_first`` (None:
+    when they are at least ``EAGER_SAVE_BYTES``; small latents decode to small videos that
+    cannot exhaust memory, so they are written only if the decode fails: the tensor is still
+    in memory then). An out-of-memory decode is retried once with VAE tiling (and slicing)
+    switched on; if that fails too (or the pipe cannot tile) an ``OutOfMemory`` names the
+    latents file so a later run can decode it (``load_latents``). Any other error gets the
+    path added as a note. On success the file is removed unless ``keep_latents`` (which
+    always writes it).
     """
-    path = save_latents(latents, save_latents_to)
+    if save_first is None:
+        save_first = keep_latents or _nbytes(latents) >= EAGER_SAVE_BYTES
+    saved: list[Path] = []
+
+    def path() -> Path:
+        if not saved:
+            saved.append(save_latents(latents, save_latents_to))
+        return saved[0]
+
+    if save_first:
+        path()
     first_error: BaseException | None = None
     try:
         frames = decode_fn(pipe, latents)
     except BaseException as e:
         if not is_oom_error(e):
-            e.add_note(f"the finished latents are kept in {path}")
+            e.add_note(f"the finished latents are kept in {path()}")
             raise
         _release_traceback(e)
         first_error = e
     if first_error is not None:
         free_memory(device)
+        path()
         applied: list[str] = []
         enable_vae_tiling(pipe, applied)
         if "vae.enable_slicing" not in applied:
@@ -377,21 +404,21 @@ def decode_with_retry(pipe: Any, latents: Any, decode_fn: Callable[[Any, Any], A
                 _call(vae, "enable_slicing", applied, name="vae.enable_slicing")
         if not any("tiling" in name for name in applied):
             raise OutOfMemory(f"VAE decode ran out of memory and this pipeline cannot tile its VAE; the finished "
-                              f"latents are saved in {path} (decode them later with more free memory)",
-                              latents_path=path) from first_error
+                              f"latents are saved in {path()} (decode them later with more free memory)",
+                              latents_path=path()) from first_error
         log.warning("VAE decode ran out of memory; retrying with %s", ", ".join(applied))
         first_error = None
         try:
             frames = decode_fn(pipe, latents)
         except BaseException as e:
             if not is_oom_error(e):
-                e.add_note(f"the finished latents are kept in {path}")
+                e.add_note(f"the finished latents are kept in {path()}")
                 raise
             _release_traceback(e)
             free_memory(device)
             raise OutOfMemory(f"VAE decode ran out of memory even with VAE tiling; the finished latents are saved "
-                              f"in {path} (decode them later with more free memory or the low-memory plan)",
-                              latents_path=path) from e
-    if not keep_latents:
-        path.unlink(missing_ok=True)
+                              f"in {path()} (decode them later with more free memory or the low-memory plan)",
+                              latents_path=path()) from e
+    if saved and not keep_latents:
+        saved[0].unlink(missing_ok=True)
     return frames

@@ -135,3 +135,55 @@ def test_image_to_video_takes_an_image(tiny_i2v, tmp_path):
         backend.check(request(tiny_i2v))
     video = backend.generate(request(tiny_i2v, image=str(image)), JobContext())
     assert video.frames.shape == (9, 16, 16, 3) and video.request.image == str(image)
+
+
+def test_the_split_latents_safe_decode_gives_the_same_frames(tiny_cogvideox, monkeypatch):
+    """A decode too big for free memory runs as its own latents-keeping step (denoise to latents, then
+    decode); a small one runs inside the pipeline call. Both give the very same frames."""
+    from studio.ai.generate import diffusers_backend
+    from studio.ai.models import memory
+
+    backend = get_backend("diffusers")
+    fused = backend.generate(request(tiny_cogvideox, seed=5), JobContext()).frames
+    calls = []
+    real = memory.decode_with_retry
+    monkeypatch.setattr(diffusers_backend, "decode_with_retry", lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(diffusers_backend, "DECODE_BYTES_PER_PIXEL", 1 << 50)
+    messages = []
+    split = backend.generate(request(tiny_cogvideox, seed=5), JobContext(on_progress=lambda f, m: messages.append(m)))
+    assert calls == [1] and "decoding" in messages
+    assert np.array_equal(fused, split.frames)
+
+
+def test_folder_facts_are_read_once_until_the_folder_changes(tiny_cogvideox, tmp_path):
+    from studio.ai.generate import families
+
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_cogvideox, copy)
+    first = families.inspect_folder(copy)
+    assert families.inspect_folder(copy) is first  # cached: no config read, no weights walk
+    assert first.class_name == "CogVideoXPipeline" and first.unsafe is None
+    assert dict(first.component_bytes)["transformer"] > 0
+    index = copy / "model_index.json"
+    index.write_text(index.read_text().replace("CogVideoXPipeline", "CogVideoXImageToVideoPipeline"))
+    import os
+
+    st = index.stat()
+    os.utime(index, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # coarse clocks: make the change visible
+    again = families.inspect_folder(copy)
+    assert again is not first and again.capabilities.image_to_video
+
+
+@pytest.fixture(scope="session")
+def tiny_ltx(tmp_path_factory):
+    from .tiny_models import ltx_folder
+
+    return ltx_folder(tmp_path_factory)
+
+
+def test_ltx_folder_capabilities(tiny_ltx):
+    caps = capabilities_of(tiny_ltx)
+    assert caps.family == "ltx" and caps.text_to_video and str(caps.frame_rule) == "8N+1"
+    assert caps.size_multiple == 32 and caps.fps == 24  # LTXPipeline refuses sides not divisible by 32
+    with pytest.raises(GenerateError, match="multiples of 32"):
+        get_backend("diffusers").check(request(tiny_ltx, width=48, height=32))

@@ -111,3 +111,84 @@ def cogvideox_i2v_folder(tmp_path_factory) -> Path:
     if "cogvideox-i2v" not in _built:
         _built["cogvideox-i2v"] = build_cogvideox_i2v(tmp_path_factory.mktemp("tiny-cogvideox-i2v"))
     return _built["cogvideox-i2v"]
+
+
+def _ltx_parts():
+    """Transformer, VAE and scheduler of a tiny LTX-Video (configs as in diffusers' test_ltx.py: a 4x4x4 VAE)."""
+    import torch
+    from diffusers import AutoencoderKLLTXVideo, FlowMatchEulerDiscreteScheduler, LTXVideoTransformer3DModel
+
+    torch.manual_seed(0)
+    transformer = LTXVideoTransformer3DModel(
+        in_channels=8, out_channels=8, patch_size=1, patch_size_t=1, num_attention_heads=4, attention_head_dim=8,
+        cross_attention_dim=32, num_layers=1, caption_channels=32)
+    torch.manual_seed(0)
+    vae = AutoencoderKLLTXVideo(
+        latent_channels=8, block_out_channels=(8, 8, 8, 8), decoder_block_out_channels=(8, 8, 8, 8),
+        layers_per_block=(1, 1, 1, 1, 1), decoder_layers_per_block=(1, 1, 1, 1, 1),
+        spatio_temporal_scaling=(True, True, False, False), decoder_spatio_temporal_scaling=(True, True, False, False),
+        decoder_inject_noise=(False,) * 5, upsample_residual=(False,) * 4, upsample_factor=(1,) * 4,
+        patch_size=1, patch_size_t=1, encoder_causal=True, decoder_causal=False)
+    return transformer, vae, FlowMatchEulerDiscreteScheduler()
+
+
+def build_ltx(folder: Path, image_to_video: bool = False) -> Path:
+    """A tiny LTXPipeline (or LTXImageToVideoPipeline) folder."""
+    import torch
+    from diffusers import LTXImageToVideoPipeline, LTXPipeline
+
+    transformer, vae, scheduler = _ltx_parts()
+    torch.manual_seed(0)
+    tokenizer, text_encoder = tiny_t5()
+    cls = LTXImageToVideoPipeline if image_to_video else LTXPipeline
+    pipe = cls(scheduler=scheduler, vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, transformer=transformer)
+    pipe.save_pretrained(folder, safe_serialization=True)
+    return Path(folder)
+
+
+def ltx_folder(tmp_path_factory, image_to_video: bool = False) -> Path:
+    """The tiny LTX-Video folder (text- or image-to-video), built once per test session."""
+    key = "ltx-i2v" if image_to_video else "ltx"
+    if key not in _built:
+        _built[key] = build_ltx(tmp_path_factory.mktemp(f"tiny-{key}"), image_to_video)
+    return _built[key]
+
+
+def build_wan_i2v(folder: Path) -> Path:
+    """A tiny WanImageToVideoPipeline folder, with a tiny CLIP vision encoder (as diffusers' own Wan i2v test)."""
+    import torch
+    from diffusers import (
+        AutoencoderKLWan,
+        FlowMatchEulerDiscreteScheduler,
+        WanImageToVideoPipeline,
+        WanTransformer3DModel,
+    )
+    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    torch.manual_seed(0)
+    vae = AutoencoderKLWan(base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1,
+                           temperal_downsample=[False, True, True])
+    torch.manual_seed(0)
+    tokenizer, text_encoder = tiny_t5()
+    torch.manual_seed(0)
+    transformer = WanTransformer3DModel(
+        patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=36, out_channels=16,
+        text_dim=32, freq_dim=256, ffn_dim=32, num_layers=2, cross_attn_norm=True, qk_norm="rms_norm_across_heads",
+        rope_max_seq_len=32, image_dim=4)
+    torch.manual_seed(0)
+    image_encoder = CLIPVisionModelWithProjection(CLIPVisionConfig(
+        hidden_size=4, projection_dim=4, num_hidden_layers=2, num_attention_heads=2, image_size=32,
+        intermediate_size=16, patch_size=1)).eval()
+    pipe = WanImageToVideoPipeline(tokenizer=tokenizer, text_encoder=text_encoder, vae=vae,
+                                   scheduler=FlowMatchEulerDiscreteScheduler(shift=7.0),
+                                   image_processor=CLIPImageProcessor(crop_size=32, size=32),
+                                   image_encoder=image_encoder, transformer=transformer)
+    pipe.save_pretrained(folder, safe_serialization=True)
+    return Path(folder)
+
+
+def wan_i2v_folder(tmp_path_factory) -> Path:
+    """The tiny Wan image-to-video folder, built once per test session."""
+    if "wan-i2v" not in _built:
+        _built["wan-i2v"] = build_wan_i2v(tmp_path_factory.mktemp("tiny-wan-i2v"))
+    return _built["wan-i2v"]

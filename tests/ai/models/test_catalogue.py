@@ -278,3 +278,17 @@ def test_pull_patterns_take_only_safe_files():
     assert "model_index.json" in patterns and "transformer/*.safetensors" in patterns
     assert not any(p.endswith((".bin", ".pt", ".ckpt")) or p == "*.safetensors" for p in patterns)
     assert not any(p.startswith("feature_extractor") for p in patterns)
+
+
+@pytest.mark.parametrize("model_id", list(load_catalogue()))
+def test_every_catalogue_model_snaps_to_the_nearest_valid_count(model_id):
+    """For each entry (every family): the snapped count follows its rule, stays in range, and no valid
+    count is nearer the asked length."""
+    e = get_model(model_id)
+    rule = e.frames
+    valid = list(range(rule.step + rule.offset, rule.max + 1, rule.step))
+    for seconds in (0.05, 0.5, 1, 2.4, 3.3, 5, 7.7, 30):
+        frames, actual = frames_for_seconds(e, seconds)
+        assert rule.valid(frames) and actual == frames / e.fps
+        wanted = seconds * e.fps
+        assert abs(frames - wanted) <= min(abs(v - wanted) for v in valid) + 1e-9, (seconds, frames)

@@ -195,10 +195,44 @@ def test_vae_decode_oom_is_retried_with_tiling(tmp_path):
             raise cuda_oom()
         return lat * 2
 
-    frames = decode_with_retry(pipe, latents, decode, path)
+    frames = decode_with_retry(pipe, latents, decode, path, save_first=True)
     assert torch.equal(frames, latents * 2)
     assert attempts == [True, True] and pipe.vae.tiling and "vae_slicing" in pipe.calls
     assert not path.exists()  # decoded: no need to keep them
+
+
+def test_small_latents_are_written_only_when_the_decode_fails(tmp_path):
+    """Small latents cost no disk write on success; an out-of-memory first try writes them before the retry."""
+    latents = torch.randn(1, 4, 2, 8, 8)
+    path = tmp_path / "lat.pt"
+    seen = []
+
+    def fine(p, lat):
+        seen.append(path.exists())
+        return lat + 1
+
+    assert torch.equal(decode_with_retry(FakePipe(), latents, fine, path), latents + 1)
+    assert seen == [False] and not path.exists()
+    seen.clear()
+
+    def oom_once(p, lat):
+        seen.append(path.exists())
+        if not p.vae.tiling:
+            raise cuda_oom()
+        return lat
+
+    decode_with_retry(FakePipe(), latents, oom_once, path)
+    assert seen == [False, True] and not path.exists()
+
+
+def test_big_latents_are_on_disk_before_the_decode(tmp_path):
+    from studio.ai.models.memory import EAGER_SAVE_BYTES
+
+    latents = torch.zeros(EAGER_SAVE_BYTES // 4)  # float32: exactly the threshold
+    path = tmp_path / "lat.pt"
+    seen = []
+    decode_with_retry(FakePipe(), latents, lambda p, lat: seen.append(path.exists()) or lat, path)
+    assert seen == [True] and not path.exists()
 
 
 def test_final_decode_failure_keeps_the_latents_and_names_the_file(tmp_path):
