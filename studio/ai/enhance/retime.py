@@ -4,7 +4,9 @@
 frame in order, where ``make()`` returns the RGB frame. Making is deferred so a caller can run
 the ``make`` calls on a thread pool (pairs compute their flow once, under a lock) while it
 encodes in order. Exact positions reuse the source frame untouched; a pair detected as a scene
-cut is never blended: the nearest of its two frames is repeated instead.
+cut is never blended: the outgoing frame is held until the incoming frame's own timestamp, which is
+where the cut is (a source frame is on screen from its timestamp to the next one's, so every instant
+between the two still shows the outgoing shot; "nearest" would move the cut half a frame early).
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ def plan(frames: Iterable[np.ndarray], src_fps: Fraction, out_fps: Fraction, int
                 if s.exact:
                     make = _const(prev)
                 elif is_cut:
-                    make = _const(prev if s.t < Fraction(1, 2) else frame)
+                    make = _const(prev)
                 else:
                     pair = pair or interpolator.pair(prev, frame)
                     make = _at(pair, float(s.t))
