@@ -1,0 +1,274 @@
+"""Foley in the editor in two steps: detected events land as markers (one undo step), the user
+moves or deletes markers on the ruler, and the sounds are made where the markers are now.
+
+The bouncing ball has its impacts at frames 7, 37 and 67 (ground truth from the renderer)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
+
+from studio.ai.foley.events import Event
+from studio.ai.foley.markers import (
+    MARKER_COLOR,
+    foley_markers,
+    is_foley_marker,
+    marker_event,
+    marker_fields,
+    marker_moved,
+)
+from studio.core.edits import AddMarker, MoveMarker
+from studio.core.edits.base import with_clips
+from studio.core.factory import clip_for_asset
+from studio.core.projectfile import load_project
+from studio.core.serialize import project_from_dict, project_to_dict
+from studio.core.timebase import frames_to_samples
+from studio.core.timeline import Marker
+from studio.jobs import JobState
+from studio.media.synth_scenes import write_bouncing_ball
+from studio.ui.timeline.markers import tooltip
+from tests.ui import test_ai_actions as ai_tests
+from tests.ui.test_main_window import temp_qsettings  # noqa: F401 - autouse fixture
+
+# the editor fixtures of the AI actions' tests (a window with a real job pool)
+jobs, make_window = ai_tests.jobs, ai_tests.make_window
+project_with, WAIT = ai_tests.project_with, ai_tests.WAIT
+
+FPS = Fraction(25)
+SR = 48000
+PPF = 8.0  # ruler zoom in the drag tests: 8 px per frame
+Y = 18  # the ruler's marker band
+
+
+@pytest.fixture(scope="module")
+def ball(tmp_path_factory):
+    return write_bouncing_ball(tmp_path_factory.mktemp("media") / "ball.mp4", width=160, height=90, frames=80)
+
+
+def markers_of(window) -> list[Marker]:
+    return foley_markers(window.project.sequence.markers)
+
+
+def foley_clips(window) -> list:
+    return sorted((c for t in window.project.sequence.tracks if t.name.startswith("Foley") for c in t.clips),
+                  key=lambda c: c.position)
+
+
+def finish(qtbot, handle) -> None:
+    assert handle is not None
+    qtbot.waitUntil(lambda: handle.done, timeout=WAIT)
+    assert handle.state is JobState.DONE, handle.error
+
+
+def transient_sample(window, clip) -> int:
+    """Sequence sample where a placed foley clip's sound starts (first sample above -60 dBFS)."""
+    with av.open(window.project.asset(clip.asset_id).path) as f:
+        x = np.concatenate([fr.to_ndarray().reshape(-1) for fr in f.decode(audio=0)]).astype(np.float64)
+    x = x / 32768.0 if np.abs(x).max() > 1.5 else x
+    onset = int(np.flatnonzero(np.abs(x) > 1e-3)[0])
+    return frames_to_samples(clip.position, FPS, SR) + onset - round(float(clip.source_in) * SR / FPS)
+
+
+def ruler_x(timeline, frame: int) -> int:
+    return round(frame * timeline.pixels_per_frame() - timeline.scroll_x())
+
+
+def ruler_drag(timeline, frame: int, to: int) -> None:
+    r = timeline.ruler
+    start, end = QPoint(ruler_x(timeline, frame), Y), QPoint(ruler_x(timeline, to), Y)
+    QTest.mousePress(r, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
+    for i in range(1, 7):
+        p = start + (end - start) * (i / 6)
+        QTest.mouseMove(r, QPoint(round(p.x()), Y))
+    QTest.mouseRelease(r, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, end)
+
+
+def show_timeline(window, qtbot):
+    window.show()
+    qtbot.waitExposed(window)
+    t = window.timeline
+    t.set_snapping(False)
+    t.set_zoom(PPF)
+    t.horizontalScrollBar().setValue(0)
+    return t
+
+
+def test_detect_move_delete_make_and_save(make_window, qtbot, ball, tmp_path):
+    project, clip = project_with(Path(ball.path), size=(160, 90), fps=FPS, position=10)
+    path = tmp_path / "proj" / "film.studio"
+    window = make_window(project, path)
+    ai, history = window.ai_actions, window.history
+    assert not ai.make_action.isEnabled()
+    window.timeline.select([clip.id])
+    steps = len(history)
+
+    # 1. detect: one marker per impact, in one undo step
+    finish(qtbot, ai.detect_foley())
+    qtbot.waitUntil(lambda: len(markers_of(window)) == 3, timeout=WAIT)
+    markers = markers_of(window)
+    assert len(history) == steps + 1 and history.undo_label == "Detect foley events"
+    for m, impact in zip(markers, ball.impact_frames, strict=True):
+        assert impact + 10 - 1 <= m.frame <= impact + 10  # the frame at or before the contact
+        assert abs(marker_event(m, FPS).time * FPS - (impact + 10)) < 0.25  # sub-frame time kept
+        assert m.color == MARKER_COLOR and m.name == "impact (floor)"
+        assert "strength" in tooltip(m, FPS) and "impact (floor)" in tooltip(m, FPS)
+    assert ai.make_action.isEnabled()
+    assert "3 foley events" in window.statusBar().currentMessage()
+    window.undo()
+    assert window.project.sequence.markers == ()
+    window.redo()
+    assert markers_of(window) == markers
+
+    # 2. move the second marker 6 frames later by a drag on the ruler; click the third and press Delete
+    timeline = show_timeline(window, qtbot)
+    first, second, third = markers
+    ruler_drag(timeline, second.frame, second.frame + 6)
+    moved = next(m for m in markers_of(window) if m.id == second.id)
+    assert moved.frame == second.frame + 6 and marker_moved(moved)
+    assert len(history) == steps + 2  # the whole drag is one step
+    QTest.mouseClick(timeline.ruler, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     QPoint(ruler_x(timeline, third.frame), Y))
+    assert timeline.selected_marker_id() == third.id
+    timeline.activateWindow()
+    qtbot.waitUntil(timeline.hasFocus)
+    QTest.keyClick(timeline, Qt.Key.Key_Delete)
+    assert [m.id for m in markers_of(window)] == [first.id, second.id]
+    assert window.project.find_clip(clip.id) is not None  # Delete took the marker, not the clip
+
+    # 3. make: sounds where the markers are now, none for the deleted one; one undo step
+    before_make = window.project
+    finish(qtbot, ai.make_foley())
+    qtbot.waitUntil(lambda: bool(foley_clips(window)), timeout=WAIT)
+    clips = foley_clips(window)
+    assert [c.position for c in clips] == [first.frame, moved.frame]
+    # the unmoved marker keeps its sub-frame time, the moved one sounds exactly on its new frame
+    want = [round(marker_event(first, FPS).time * SR), frames_to_samples(moved.frame, FPS, SR)]
+    got = [transient_sample(window, c) for c in clips]
+    assert all(abs(g - w) <= 2 for g, w in zip(got, want, strict=True)), (got, want)
+    assert [m.id for m in markers_of(window)] == [first.id, second.id]  # the markers stay (the spotting list)
+    assert "2 sounds" in window.statusBar().currentMessage()
+    window.undo()
+    assert window.project == before_make
+    window.redo()
+
+    # 4. the foley markers survive saving and loading, event data included
+    assert window.save()
+    loaded = load_project(path)
+    assert foley_markers(loaded.sequence.markers) == markers_of(window)
+    assert [marker_event(m, FPS) for m in foley_markers(loaded.sequence.markers)] == \
+        [marker_event(m, FPS) for m in markers_of(window)]
+
+
+def test_cancelled_detection_leaves_no_markers(make_window, qtbot, ball, tmp_path):
+    project, clip = project_with(Path(ball.path), size=(160, 90), fps=FPS)
+    window = make_window(project, None)  # detecting needs no saved project (nothing is written)
+    window.timeline.select([clip.id])
+    before = window.project
+    handle = window.ai_actions.detect_foley()
+    seen = []
+
+    def cancel_mid_analysis(fraction, message, eta):
+        seen.append(message)
+        if "frame" in message:
+            handle.cancel()
+
+    handle.on_progress.connect(cancel_mid_analysis)
+    qtbot.waitUntil(lambda: handle.done, timeout=WAIT)
+    assert handle.state is JobState.CANCELLED
+    assert any("frame" in m for m in seen)  # it was stopped during the analysis, not before it
+    qtbot.wait(50)
+    assert window.project is before and window.project.sequence.markers == ()
+    assert "cancelled" in window.statusBar().currentMessage()
+
+
+def test_range_detection_covers_every_video_clip_in_it(make_window, qtbot, ball, tmp_path, monkeypatch):
+    project, a = project_with(Path(ball.path), size=(160, 90), fps=FPS)
+    b = replace(clip_for_asset(project.asset(a.asset_id), FPS, 100), id="b")
+    v1 = project.sequence.tracks[0]
+    project = project.with_tracks((with_clips(v1, [a, b]), *project.sequence.tracks[1:]))
+    window = make_window(project, tmp_path / "p.studio")
+    ai, history = window.ai_actions, window.history
+    history.apply(AddMarker(50, "keep me"))  # an ordinary marker is never touched
+    monkeypatch.setattr(window, "in_out", lambda: (20, 120))
+    finish(qtbot, ai.detect_foley())  # no clip selected: the range decides
+    qtbot.waitUntil(lambda: len(markers_of(window)) == 3, timeout=5000)
+    # impacts of a at 37 and 67, of b at 107 (7 is before the range, 137 and 167 after it)
+    for m, frame in zip(markers_of(window), (37, 67, 107), strict=True):
+        assert frame - 1 <= m.frame <= frame
+    first = markers_of(window)
+    monkeypatch.setattr(window, "in_out", lambda: (100, 180))
+    finish(qtbot, ai.detect_foley())  # again on b's part: b's markers replaced, a's kept
+    qtbot.waitUntil(lambda: len(markers_of(window)) == 5, timeout=5000)
+    now = markers_of(window)
+    assert now[:2] == first[:2] and now[2].id != first[2].id
+    for m, frame in zip(now, (37, 67, 107, 137, 167), strict=True):
+        assert frame - 1 <= m.frame <= frame
+    assert [m.name for m in window.project.sequence.markers if not is_foley_marker(m)] == ["keep me"]
+
+    # the one-shot on clip a replaces a's markers and keeps b's in the pass
+    window.timeline.select([a.id])
+    steps = len(history)
+    finish(qtbot, ai.add_foley())
+    qtbot.waitUntil(lambda: len(foley_clips(window)) == 6, timeout=5000)
+    assert len(history) == steps + 1
+    assert [c.position for c in foley_clips(window)] == [m.frame for m in markers_of(window)]
+    # removing the foley markers is one undo step and keeps the sounds
+    assert ai.remove_foley_markers()
+    assert markers_of(window) == [] and len(foley_clips(window)) == 6
+    assert [m.name for m in window.project.sequence.markers] == ["keep me"]
+    assert not ai.make_action.isEnabled()
+    window.undo()
+    assert len(markers_of(window)) == 6
+
+
+def test_make_without_markers_or_saved_project_says_why(make_window, ball):
+    project, clip = project_with(Path(ball.path), size=(160, 90), fps=FPS)
+    window = make_window(project, None)
+    assert window.ai_actions.make_foley() is None
+    assert "Detect Foley Events first" in window.statusBar().currentMessage()
+    window.history.apply(AddMarker(**marker_fields(Event(1.0, "impact", 0.5, 0.5, "hit"), FPS)))
+    assert window.ai_actions.make_foley() is None
+    assert "Save the project first" in window.statusBar().currentMessage()
+    window.timeline.select([])
+    assert window.ai_actions.detect_foley() is None
+    assert "Select one video clip" in window.statusBar().currentMessage()
+
+
+# --- the marker <-> event mapping and the project file -----------------------------------------
+def test_marker_round_trip_keeps_sub_frame_time_unless_moved():
+    event = Event(1.4937, "impact", 0.83, 0.31, "impact (floor)", "2,1", 0.04)
+    fields = marker_fields(event, FPS)
+    assert fields["frame"] == 37 and fields["color"] == MARKER_COLOR and fields["name"] == "impact (floor)"
+    m = Marker("m1", **fields)
+    assert is_foley_marker(m) and not marker_moved(m)
+    back = marker_event(m, FPS)
+    assert back == replace(event, time=back.time) and abs(back.time - event.time) < 1e-6
+    moved = replace(m, frame=40)
+    assert marker_moved(moved) and marker_event(moved, FPS).time == 40 / 25  # exactly on the new frame
+    assert not is_foley_marker(Marker("m2", 37, "impact", note="just a note"))
+    assert not is_foley_marker(Marker("m3", 37, data="{not json"))
+    broken = replace(m, data=json.dumps({"type": "foley-event", "event": {"strength": 1}}))
+    with pytest.raises(ValueError, match="malformed"):
+        marker_event(broken, FPS)
+
+
+def test_marker_data_round_trips_through_the_project_file():
+    from studio.core.factory import new_project
+    from studio.core.history import History
+
+    h = History(new_project(320, 240, FPS))
+    h.apply(AddMarker(12, "plain", note="a note"))
+    h.apply(AddMarker(**marker_fields(Event(2.0, "whoosh", 0.5, 0.9, "swing"), FPS)))
+    h.apply(MoveMarker(h.project.sequence.markers[1].id, 3))
+    d = project_to_dict(h.project)
+    assert "data" not in d["sequence"]["markers"][0]  # files without tool data stay as they were
+    back = project_from_dict(json.loads(json.dumps(d)))
+    assert back.sequence.markers == h.project.sequence.markers
