@@ -30,6 +30,7 @@ from studio.media.cache import CacheStore
 from .ai_actions import AiActions
 from .bin import MediaBin
 from .export_dialog import ExportDialog
+from .generate_actions import GenerateActions
 from .inspector import Inspector
 from .jobs_adapter import JobsAdapter
 from .jobs_panel import JobsPanel
@@ -81,6 +82,7 @@ class MainWindow(QMainWindow):
         self.presets, self.open_url = presets, open_url or QDesktopServices.openUrl
         self.export_dialog: ExportDialog | None = None
         self.ai_actions: AiActions | None = None  # foley and conform on the selected clip (Timeline menu)
+        self.generate_actions: GenerateActions | None = None  # generate / extend / regenerate shots
         self.last_error: str | None = None
         self._force_dirty = False
         self._syncing = False
@@ -194,6 +196,9 @@ class MainWindow(QMainWindow):
             self.ai_actions = AiActions(self)
             timeline_menu.addSeparator()
             timeline_menu.addActions(self.ai_actions.actions())
+            self.generate_actions = GenerateActions(self)
+            timeline_menu.addSeparator()
+            timeline_menu.addActions(self.generate_actions.actions())
         if self.viewer is not None:
             playback_menu = bar.addMenu("&Playback")
             for action in self.viewer.actions():

@@ -152,3 +152,47 @@ def test_frame_rate_editable_on_an_empty_timeline(qtbot):
     messages = []
     panel.status_message.connect(messages.append)
     assert not panel.apply() and "bad frame rate" in messages[-1]
+
+
+def test_takes_of_a_generated_clip_switch_as_one_undo_step(qtbot):
+    from studio.core.edits import SetTake
+    from studio.core.media_pool import Recipe
+    from studio.ui.inspector.takes import recipe_summary
+
+    history = History(new_project(1280, 720, FPS))
+    info = MediaInfo(Fraction(4), True, False, 1280, 720, FPS)
+    takes = [Asset(f"t{i}", f"/nowhere/t{i}.mp4", f"t{i}.mp4", "video", info=info,
+                   recipe=Recipe("diffusers", "cogvideox1.5-5b", "a red car at night", seed=seed, steps=50))
+             for i, seed in ((1, 11), (2, 22))]
+    plain = Asset("p", "/nowhere/p.mp4", "p.mp4", "video", info=info)
+    for a in (*takes, plain):
+        history.apply(AddAsset(a))
+    v1 = history.project.sequence.tracks[0].id
+    history.apply(OverwriteClip(v1, clip_for_asset(takes[0], FPS, 0, duration=50, clip_id="g")))
+    history.apply(OverwriteClip(v1, clip_for_asset(plain, FPS, 60, duration=50, clip_id="p")))
+    w = Inspector(history)
+    qtbot.addWidget(w)
+    panel = w.clip_panel
+    w.set_selection(["p"])
+    assert not panel.form.isRowVisible(panel.takes)  # not generated: no takes row
+    w.set_selection(["g"])
+    assert panel.form.isRowVisible(panel.takes)
+    combo = panel.takes.combo
+    assert [combo.itemText(i) for i in range(combo.count())] == [
+        "Take 1: cogvideox1.5-5b · seed 11 · “a red car at night”"]
+    assert "seed 11" in panel.takes.details.text() and "50 steps" in panel.takes.details.text()
+
+    history.apply(SetTake("g", "t2"))  # what Regenerate does: a second take, shown
+    assert combo.count() == 2 and combo.currentIndex() == 1
+    assert combo.itemText(1) == "Take 2: " + recipe_summary(takes[1].recipe)
+    assert "seed 22" in panel.takes.details.text()
+    steps = len(history)
+    assert panel.takes.choose(0)
+    g = history.project.find_clip("g")[1]
+    assert g.asset_id == "t1" and g.takes == ("t1", "t2")
+    assert len(history) == steps + 1 and history.undo_label == "Change take"
+    assert combo.currentIndex() == 0 and "seed 11" in panel.takes.details.text()
+    history.undo()
+    assert history.project.find_clip("g")[1].asset_id == "t2" and combo.currentIndex() == 1
+    assert not panel.takes.choose(1)  # already showing: nothing to do, no history entry
+    assert len(history) == steps

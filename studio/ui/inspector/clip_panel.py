@@ -1,4 +1,5 @@
-"""The clip tab of the inspector: position, speed and every animatable parameter of the selected clip."""
+"""The clip tab of the inspector: takes (generated clips), position, speed and every animatable parameter
+of the selected clip."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from studio.core.timeline import Clip
 from ..describe import timecode
 from ..theme import MUTED_COLOR
 from .params import PARAMS, ParamRow
+from .takes import TakesBox
 
 
 class ClipPanel(QWidget):
@@ -53,10 +55,14 @@ class ClipPanel(QWidget):
         self.rows: dict[str, ParamRow] = {}
 
         self.form_host = QWidget(self)
+        self.takes = TakesBox(history, self.form_host)
+        self.takes.status_message.connect(self.status_message)
         form = QFormLayout(self.form_host)
+        self.form = form
         form.setContentsMargins(0, 0, 0, 0)
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.addRow("Takes", self.takes)
         form.addRow("Position", self.position)
         form.addRow("Duration", self.duration)
         form.addRow("Speed", self.speed)
@@ -99,6 +105,9 @@ class ClipPanel(QWidget):
     def refresh(self) -> None:
         clip = self.clip()
         self.form_host.setEnabled(clip is not None)
+        has_takes = TakesBox.wanted(self.history, clip)
+        self.form.setRowVisible(self.takes, has_takes)
+        self.takes.show_clip(clip if has_takes else None)
         if clip is None:
             self.title.setText("No clip selected")
             self.hint.setText("Select a clip on the timeline to edit it.")
