@@ -22,6 +22,12 @@ MARKER_COLORS = {"red": "#e04848", "green": "#48c060", "blue": "#4890e0", "yello
 PLAYHEAD_COLOR = QColor(235, 60, 60)
 
 
+def marker_color(m: Marker) -> QColor:
+    """A marker's colour: a named one, any ``#rrggbb``, else red."""
+    color = QColor(MARKER_COLORS.get(m.color, m.color))
+    return color if color.isValid() else QColor(MARKER_COLORS["red"])
+
+
 class Ruler(QWidget):
     """Timecode ticks, sequence markers and the playhead head; press or drag to scrub.
 
@@ -99,9 +105,7 @@ class Ruler(QWidget):
 
     def _paint_marker(self, p: QPainter, m: Marker, ppf: float, left: float, room: float = 1e9,
                       selected: bool = False) -> None:
-        color = QColor(MARKER_COLORS.get(m.color, m.color))
-        if not color.isValid():
-            color = QColor(MARKER_COLORS["red"])
+        color = marker_color(m)
         x = m.frame * ppf - left
         if x < -200 or x > self.width() + 8:
             return
@@ -113,7 +117,7 @@ class Ruler(QWidget):
         p.setBrush(color.lighter(125) if selected else color)
         p.drawPolygon(QPolygonF([QPointF(x - 4, 13), QPointF(x + 4, 13), QPointF(x + 4, 19), QPointF(x, 23),
                                  QPointF(x - 4, 19)]))
-        if m.name and room > 16:
+        if m.name and room > 36:
             # the name, cut to the room before the next marker so neighbours' names never overlap
             text = p.fontMetrics().elidedText(m.name, Qt.TextElideMode.ElideRight, int(room))
             p.setPen(QColor(255, 255, 255) if selected else color.lighter(130))

@@ -18,6 +18,7 @@ from PySide6.QtGui import (
     QDropEvent,
     QMouseEvent,
     QPainter,
+    QPen,
     QWheelEvent,
 )
 from PySide6.QtWidgets import QApplication, QGraphicsScene, QGraphicsView, QLabel, QWidget
@@ -29,7 +30,7 @@ from studio.core.history import History
 from studio.core.timebase import format_timecode
 
 from . import actions as timeline_actions
-from .chrome import HeaderPanel, Ruler
+from .chrome import HeaderPanel, Ruler, marker_color
 from .editing import ASSET_MIME, drop_placements
 from .geometry import HEADER_WIDTH, MAX_PPF, MIN_PPF, RULER_HEIGHT, SNAP_PX, Hit, Layout, snap_offset, snap_points
 from .gestures import Drag, RubberBandDrag
@@ -147,6 +148,7 @@ class TimelineView(QGraphicsView):
         if marker_id is not None:
             self.select([])
         self.ruler.update()
+        self.viewport().update()
 
     def delete_marker(self, marker_id: str) -> bool:
         """Remove a sequence marker (one undo step)."""
@@ -353,6 +355,19 @@ class TimelineView(QGraphicsView):
             if row.track.locked:
                 painter.fillRect(QRectF(rect.left(), row.top, rect.width(), row.height),
                                  QColor(0, 0, 0, 70))
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802 - Qt API
+        """The selected marker's line down through the tracks, to line it up with the picture and sounds."""
+        if self._marker is None:
+            return
+        m = next((m for m in self.history.project.sequence.markers if m.id == self._marker), None)
+        if m is None:
+            return
+        color = marker_color(m)
+        color.setAlpha(170)
+        x = self._layout.x(m.frame)
+        painter.setPen(QPen(color, 0, Qt.PenStyle.DashLine))
+        painter.drawLine(QPointF(x, rect.top()), QPointF(x, rect.bottom()))
 
     # --- geometry of the frame around the viewport --------------------------------------
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
