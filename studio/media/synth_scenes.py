@@ -1,6 +1,8 @@
 """Demo scenes synthesized in code, with ground truth: a bouncing ball whose impacts are
 audible at known frames, and colour bars with a tone. Used by ``studio demo`` and by tests
-that need an event at a known time (the ball hits the floor at frame 37)."""
+that need an event at a known time (the ball hits the floor at frame 37). For the foley
+detectors also a walker (feet planting alternately at known sub-frame times) and an
+explosion (a fireball expanding from a known frame, after a plain flash)."""
 
 from __future__ import annotations
 
@@ -105,3 +107,154 @@ def write_colour_bars(path: str | os.PathLike[str], *, width: int = 640, height:
     t = np.arange(total) / sample_rate
     tone = (10 ** (tone_dbfs / 20) * np.sin(2 * np.pi * tone_hz * t)).astype(np.float32)
     _write(str(path), fps, frames, lambda i: img, tone, width, height, sample_rate)
+
+
+@dataclass(frozen=True)
+class Walker:
+    """Ground truth: a foot touches the floor at each of ``contact_frames`` (float, sub-frame)."""
+
+    path: str
+    fps: Fraction
+    frames: int
+    contact_frames: tuple[float, ...]
+    step_period: float  # frames between consecutive contacts (alternating feet)
+
+
+def _ellipse(img: np.ndarray, cx: float, cy: float, rx: float, ry: float, colour) -> None:
+    """Fill an axis-aligned ellipse (drawn on a bounding window, so cheap at any size)."""
+    h, w = img.shape[:2]
+    x0, x1 = max(0, int(cx - rx) - 1), min(w, int(cx + rx) + 2)
+    y0, y1 = max(0, int(cy - ry) - 1), min(h, int(cy + ry) + 2)
+    if x0 >= x1 or y0 >= y1:
+        return
+    yy, xx = np.mgrid[y0:y1, x0:x1]
+    inside = ((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2 <= 1.0
+    img[y0:y1, x0:x1][inside] = colour
+
+
+def walker_pose(t: float, first_contact: float, period: float, stride: float, lift: float,
+                swing: float = 0.8) -> tuple[tuple[float, float], tuple[float, float], float]:
+    """Feet ``(x, height above floor)`` and body x at time ``t`` (frames) for a walker.
+
+    Contacts alternate feet every ``period`` frames from ``first_contact``; a foot swings for
+    ``swing * period`` frames before its contact (an arc ``lift * sin``: it comes down at speed
+    and stops dead at the contact), otherwise it is planted. Each contact lands ``stride``
+    further on than the previous one; the body moves at a constant ``stride / period``.
+    """
+    feet = []
+    for foot in (0, 1):
+        # contacts of this foot: k = foot, foot + 2, ... at first_contact + k * period
+        k = int(np.floor((t - first_contact - foot * period) / (2 * period))) * 2 + foot  # last contact <= t
+        last = first_contact + k * period
+        nxt = last + 2 * period
+        start = nxt - swing * period
+        if t < start:
+            x, y = k * stride, 0.0  # planted where the last contact put it
+        else:
+            s = (t - start) / (swing * period)
+            x, y = k * stride + 2 * stride * s, lift * np.sin(np.pi * s)
+        feet.append((x, y))
+    body = (t - first_contact) / period * stride - stride / 2  # between the feet
+    return feet[0], feet[1], body
+
+
+def write_walker(path: str | os.PathLike[str], *, width: int = 640, height: int = 360, fps: Fraction = Fraction(25),
+                 frames: int = 100, first_contact: float = 8.0, period: float = 12.0) -> Walker:
+    """A figure (head, torso, two feet; no legs) walking left to right on a floor, seen side on.
+
+    The feet plant alternately (a foot lands every ``period`` frames: its downward motion stops
+    at the contact) and the body bobs, lowest at each contact. No sound track.
+    """
+    fps = Fraction(fps)
+    floor_y = int(height * 0.85)
+    stride = width * 0.075
+    lift = height * 0.06
+    foot_rx, foot_ry = width * 0.028, height * 0.018
+    x0 = width * 0.12
+    contacts = tuple(float(c) for c in np.arange(first_contact % period, frames - 0.5, period))
+
+    def draw(i: int) -> np.ndarray:
+        img = np.empty((height, width, 3), np.uint8)
+        img[:] = (60, 70, 80)
+        img[floor_y:] = (110, 100, 80)
+        a, b, body = walker_pose(float(i), first_contact, period, stride, lift)
+        phase = ((i - first_contact) % period) / period
+        bob = height * 0.012 * (1 - np.cos(2 * np.pi * phase)) / 2  # 0 (lowest) at each contact
+        bx = x0 + body
+        hip = floor_y - height * 0.2 - bob
+        img[int(hip - height * 0.24):int(hip), int(bx - width * 0.03):int(bx + width * 0.03)] = (200, 200, 210)
+        _ellipse(img, bx, hip - height * 0.3, width * 0.025, height * 0.05, (225, 190, 160))
+        for (fx, fy), colour in ((a, (30, 30, 35)), (b, (35, 30, 30))):
+            _ellipse(img, x0 + fx, floor_y - foot_ry - fy, foot_rx, foot_ry, colour)
+        return img
+
+    _write_video_only(str(path), fps, frames, draw, width, height)
+    return Walker(str(path), fps, frames, contacts, float(period))
+
+
+@dataclass(frozen=True)
+class Explosion:
+    """Ground truth: a plain ``flash`` (the whole picture lights up and goes back) at
+    ``flash_frame`` and an explosion (a bright fireball appearing and expanding fast) at
+    ``explosion_frame``, centred at ``centre`` (0..1)."""
+
+    path: str
+    fps: Fraction
+    frames: int
+    flash_frame: int
+    explosion_frame: int
+    centre: tuple[float, float]
+
+
+def write_explosion(path: str | os.PathLike[str], *, width: int = 640, height: int = 360,
+                    fps: Fraction = Fraction(25), frames: int = 75, flash_frame: int = 15,
+                    explosion_frame: int = 45, centre: tuple[float, float] = (0.62, 0.6)) -> Explosion:
+    """A dusky landscape with a one-frame flash, then an explosion: a white-hot fireball that
+    first shows at ``explosion_frame`` and grows fast (radius up ~4% of the width per frame,
+    slowing), lights the whole scene up and burns out over about a second."""
+    fps = Fraction(fps)
+    rng = np.random.default_rng(7)
+    base = np.empty((height, width, 3), np.uint8)
+    base[:] = (45, 50, 70)
+    base[int(height * 0.7):] = (60, 55, 45)
+    texture = rng.integers(-8, 9, (height, width, 1))
+    base = np.clip(base.astype(np.int16) + texture, 0, 255).astype(np.uint8)
+    cx, cy = centre[0] * width, centre[1] * height
+    r_max = 0.28 * width
+
+    def draw(i: int) -> np.ndarray:
+        if i == flash_frame:
+            return np.clip(base.astype(np.int16) + 150, 0, 255).astype(np.uint8)
+        age = i - explosion_frame
+        if age < 0:
+            return base
+        glow = 90 * np.exp(-age / 5.0)
+        img = np.clip(base.astype(np.float32) + glow, 0, 255)
+        fire = img.copy()
+        r = r_max * (1 - np.exp(-(age + 1) / 6.0))
+        heat = np.exp(-age / 14.0)
+        _ellipse_f(fire, cx, cy, r, r * 0.85, np.array([255, 150 + 60 * heat, 40 + 50 * heat]) * (0.4 + 0.6 * heat))
+        _ellipse_f(fire, cx, cy, 0.6 * r, 0.5 * r, np.array([255, 245, 210]) * (0.3 + 0.7 * heat))
+        alpha = min(1.0, float(np.exp(-(age - 8) / 6.0)))  # the fireball burns out after ~1 s
+        return (img * (1 - alpha) + fire * alpha).astype(np.uint8)
+
+    _write_video_only(str(path), fps, frames, draw, width, height)
+    return Explosion(str(path), fps, frames, flash_frame, explosion_frame, centre)
+
+
+def _ellipse_f(img: np.ndarray, cx: float, cy: float, rx: float, ry: float, colour: np.ndarray) -> None:
+    if rx >= 0.5 and ry >= 0.5:
+        _ellipse(img, cx, cy, rx, ry, np.clip(colour, 0, 255))
+
+
+def _write_video_only(path: str, fps: Fraction, frames: int, draw, width: int, height: int) -> None:
+    with av.open(path, "w") as container:
+        v = _video_stream(container, fps, width, height)
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(draw(i), "rgb24")
+            frame.pts = i
+            frame.time_base = 1 / fps
+            for packet in v.encode(frame):
+                container.mux(packet)
+        for packet in v.encode(None):
+            container.mux(packet)

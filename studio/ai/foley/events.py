@@ -1,9 +1,11 @@
 """Visual events from analysis features, and the events JSON file.
 
 Kinds: ``impact`` (a moving region stops or reverses suddenly), ``whoosh`` (fast motion
-starts after stillness), ``flash`` (luminance jumps up and comes back), ``cut`` (a scene
-change). ``time`` is float seconds from the start of the clip: events are analysis output,
-not model time; placement converts them to exact samples.
+starts after stillness; labelled "motion onset"), ``step`` (periodic contacts of a figure's
+feet), ``flash`` (luminance jumps up and comes back), ``explosion`` (a flash with a bright
+region expanding radially), ``cut`` (a scene change). ``time`` is float seconds from the
+start of the clip: events are analysis output, not model time; placement converts them to
+exact samples.
 
 Impact timing below one frame: velocities are interval averages (frame ``j - 1`` -> ``j``),
 so the contact is located by fitting a line to the velocity before and one after the
@@ -155,6 +157,98 @@ def _impacts(f: Features, min_speed: float) -> list[Event]:
     return events
 
 
+def _steps(f: Features) -> list[Event]:
+    """Footsteps: periodic contacts of the lowest part of a figure.
+
+    A contact is where the downward motion of the foreground's lowest part (``foot_vy``) stops
+    or reverses, timed below one frame like an impact. It is a step when (a) the motion repeats
+    there (``periodicity`` >= 0.5) and the contact has a neighbour one period away (within a
+    quarter period; the period comes from the autocorrelation), and (b) it is a figure's foot:
+    the descent before the contact is under a third of the foreground's height (a bouncing
+    object falls further than its own size, a foot lifts far less than its body is tall).
+    """
+    if f.foot_vy is None or f.periodicity is None or f.period is None or f.fg_height is None or f.frames < 8:
+        return []
+    fps = float(f.fps)
+    v = despike(f.foot_vy)
+    n = len(v)
+    scale = float(np.percentile(np.abs(v), 95))
+    thr = max(0.25 * f.width / 256, 0.3 * scale)
+    found: list[tuple[float, int, float]] = []  # time (frames), boundary frame, speed before
+    for j in range(2, n):
+        before, after = v[j - 1], v[j]
+        if before < thr or after > 0.35 * before or f.periodicity[j - 1] < 0.5:
+            continue
+        start = j - 1  # the descent: the run of downward motion that ends here
+        while start > 1 and v[start - 1] > 0.1 * before:
+            start -= 1
+        descent = float(v[start:j].sum())
+        if descent >= f.fg_height[j - 1] / 3:
+            continue  # it fell further than a third of its height: a bounce, not a step
+        t, _ = refine_contact(v, j, span=1)  # a foot's descent curves: only the nearest speeds are linear
+        found.append((t, j, float(before)))
+    steps = []
+    for t, j, speed in found:
+        period = float(f.period[j - 1])
+        if period <= 0:
+            continue
+        if not any(abs(abs(t - u) - period) <= 0.25 * period for u, _, _ in found):
+            continue  # no neighbour one period away: not part of a gait
+        strength = float(np.clip(speed / (2 * thr), 0.2, 1.0))
+        steps.append(Event(time=f.start_time + t / fps, kind="step", strength=round(strength, 4),
+                           x=round(float(f.cx[j]), 4), label="step", region=_region(f.cx[j], f.cy[j]),
+                           duration=round(period / fps, 4)))
+    return steps
+
+
+def _explosions(f: Features) -> list[Event]:
+    """A luminance flash together with a bright region that appears and expands radially.
+
+    At frame ``i`` the near-white share of the picture jumps up from its recent level while the
+    mean luminance rises (the flash); over the next frames the bright region keeps growing (at
+    least 2.5x its first size within 6 frames) with its centre staying put (less than its own
+    radius away): a fireball, not a plain flash (which lights everything at once and goes). Its
+    time is the first frame that shows it, like a flash's; it lasts until the luminance is back
+    within a quarter of its rise.
+    """
+    if f.bright_area is None or f.bright_cx is None or f.bright_cy is None:
+        return []
+    fps, a, luma = float(f.fps), f.bright_area, f.luma
+    pixels = f.width * f.height
+    events = []
+    i = 1
+    while i < f.frames - 2:
+        base_a = float(np.median(a[max(0, i - 6):i]))
+        base_l = float(np.median(luma[max(0, i - 6):i]))
+        first = a[i] - base_a
+        if first * pixels < 6 or luma[i] - base_l < 8:
+            i += 1
+            continue
+        window = np.arange(i, min(f.frames, i + 7))
+        grown = a[window] - base_a
+        peak = int(window[np.argmax(grown)])
+        radius = np.sqrt(np.maximum(grown, 0) * pixels / math.pi)
+        moved = math.hypot((f.bright_cx[peak] - f.bright_cx[i]) * f.width,
+                           (f.bright_cy[peak] - f.bright_cy[i]) * f.height)
+        if grown.max() < 2.5 * first or moved > radius.max():
+            i += 1
+            continue
+        # the picture flashes: the event lasts until the luminance is back within a quarter of
+        # its rise (the fireball's growth and drift meanwhile is not motion to sound)
+        top = int(i + np.argmax(luma[i:min(f.frames, i + 7)]))
+        rise_l = float(luma[top] - base_l)
+        end = max(peak, top)
+        while end + 1 < min(f.frames, i + int(3 * fps)) and luma[end + 1] - base_l > 0.25 * rise_l:
+            end += 1
+        strength = float(np.clip(0.5 * min(1.0, rise_l / 60) + 0.5 * min(1.0, grown.max() * 8), 0.1, 1.0))
+        cx, cy = float(f.bright_cx[peak]), float(f.bright_cy[peak])
+        events.append(Event(time=f.start_time + i / fps, kind="explosion", strength=round(strength, 4),
+                            x=round(cx, 4), label="explosion", region=_region(cx, cy),
+                            duration=round((end + 1 - i) / fps, 4)))
+        i = end + 1
+    return events
+
+
 def _cuts(f: Features, flashes: list[Event]) -> list[Event]:
     events, fps = [], float(f.fps)
     h = f.hist_delta
@@ -216,23 +310,38 @@ def _whooshes(f: Features, min_speed: float) -> list[Event]:
     return events
 
 
-def detect_events(features: Features, *, kinds: tuple[str, ...] = ("impact", "whoosh", "flash", "cut"),
+def detect_events(features: Features, *,
+                  kinds: tuple[str, ...] = ("impact", "whoosh", "step", "flash", "explosion", "cut"),
                   min_speed: float | None = None) -> list[Event]:
-    """Events found in ``features``, sorted by time. ``min_speed`` in analysis px/frame."""
+    """Events found in ``features``, sorted by time. ``min_speed`` in analysis px/frame.
+
+    One thing is reported once: an explosion is not also a flash, a cut or an impact (its
+    fireball moves); a step is not also an impact; motion across a cut or flash is not motion.
+    """
     if min_speed is None:
         min_speed = features.width / 256 * 1.2
+    fps = float(features.fps)
+    explosions = _explosions(features)
+    # frames taken by an explosion, from the frame before its onset to its end
+    blasts = [(e.time - 1.5 / fps, e.time + e.duration + 1.5 / fps) for e in explosions]
+
+    def outside_blasts(e: Event) -> bool:
+        return all(not lo <= e.time <= hi for lo, hi in blasts)
+
     events: list[Event] = []
+    steps = _steps(features) if "step" in kinds else []
     if "impact" in kinds:
-        events += _impacts(features, min_speed)
+        events += [e for e in _impacts(features, min_speed)
+                   if all(abs(e.time - s.time) > 2 / fps for s in steps)]
     if "whoosh" in kinds:
         events += _whooshes(features, min_speed)
-    flashes = _flashes(features) if ("flash" in kinds or "cut" in kinds) else []
-    cuts = _cuts(features, flashes) if "cut" in kinds else []
-    fps = float(features.fps)
-    # motion measured across a cut or a flash is not motion
+    events += steps
+    flashes = [e for e in _flashes(features) if outside_blasts(e)] if ("flash" in kinds or "cut" in kinds) else []
+    cuts = [e for e in _cuts(features, flashes) if outside_blasts(e)] if "cut" in kinds else []
+    # motion measured across a cut or a flash is not motion; nor is a fireball's growth
     breaks = [e.time for e in cuts + flashes]
-    events = [e for e in events if all(abs(e.time - c) > 1.5 / fps for c in breaks)]
-    events += cuts + (flashes if "flash" in kinds else [])
+    events = [e for e in events if all(abs(e.time - c) > 1.5 / fps for c in breaks) and outside_blasts(e)]
+    events += cuts + (flashes if "flash" in kinds else []) + (explosions if "explosion" in kinds else [])
     return sorted(events, key=lambda e: (e.time, e.kind))
 
 
