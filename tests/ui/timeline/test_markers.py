@@ -111,6 +111,15 @@ def test_marker_hit_test_and_tooltip(view, history):
     from studio.ui.timeline.markers import tooltip
 
     assert tooltip(door, history.project.fps) == "door\ndoor \u00b7 impact \u00b7 strength 0.80\n00:00:02:00"
+    # hovering the ruler shows it
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QHelpEvent
+    from PySide6.QtWidgets import QApplication, QToolTip
+
+    pos = QPoint(60 * 2 + 1, Y)
+    QApplication.sendEvent(r, QHelpEvent(QEvent.Type.ToolTip, pos, r.mapToGlobal(pos)))
+    assert QToolTip.text() == tooltip(door, history.project.fps)
+    QToolTip.hideText()
 
 
 def test_clicking_a_clip_clears_the_marker_selection(view, history):
