@@ -165,6 +165,7 @@ class GenerateDialog(QDialog):
         self.problem = QLabel(self)
         self.problem.setStyleSheet(f"color: {WARNING_COLOR}")
         self.problem.setWordWrap(True)
+        self.problem.hide()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel,
                                         self)
         self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
@@ -201,6 +202,7 @@ class GenerateDialog(QDialog):
         layout.addWidget(self.header)
         layout.addLayout(form)
         layout.addWidget(self.problem)
+        layout.addStretch(1)  # spare height goes here, not into a row (the labels stay level with their fields)
         layout.addWidget(self.buttons)
         self.header.setVisible(bool(target_text))
 
@@ -211,7 +213,11 @@ class GenerateDialog(QDialog):
         if recipe is not None:
             self.prompt.setPlainText(recipe.prompt)
             self.negative.setText(recipe.negative_prompt)
-            self._select(self._key_for_model(recipe.model_id))
+            key = self._key_for_model(recipe.model_id)
+            self._select(key)
+            if key is None:
+                self._say(f"The model of this take ({recipe.model_id}) is not on this machine: choose its folder "
+                          "with \"Folder…\" or another model")
         else:
             self._select(self._first_installed())
         self._model_changed()
@@ -231,7 +237,7 @@ class GenerateDialog(QDialog):
             entries = list((catalogue if catalogue is not None else load_catalogue()).values())
         except StudioError as e:
             entries = []
-            self.problem.setText(str(e))
+            self._say(str(e))
         for entry in entries:
             if entry.task != self.task:
                 continue
@@ -252,11 +258,11 @@ class GenerateDialog(QDialog):
             entry = entry_from_folder(folder)
         except StudioError as e:
             if not quiet:
-                self.problem.setText(str(e))
+                self._say(str(e))
             return None
         if entry.task != self.task:
             if not quiet:
-                self.problem.setText(f"{entry.name} is {_a(entry.task)} model; this needs {_a(self.task)} model")
+                self._say(f"{entry.name} is {_a(entry.task)} model; this needs {_a(self.task)} model")
             return None
         key = f"dir:{entry.path}"
         if key not in self._entries:
@@ -292,7 +298,7 @@ class GenerateDialog(QDialog):
         if key is None:
             self._validate()
             return False
-        self.problem.setText("")
+        self._say("")
         self._select(key)
         self._model_changed()
         return True
@@ -320,6 +326,8 @@ class GenerateDialog(QDialog):
                 self.set_folder(folder)
             return
         self._last_key = key
+        if _index >= 0:  # the user picked another model: an earlier complaint no longer applies
+            self._say("")
         entry = self.entry()
         if entry is None:
             self._validate()
@@ -346,7 +354,7 @@ class GenerateDialog(QDialog):
                                          float(self.recipe.frames / Fraction(self.recipe.fps)))
             else:
                 frames = rule.default
-            self.duration.setValue(frames / entry.fps)
+            self.duration.setValue(round(frames / entry.fps, 2))  # as the snap line rounds it: no 3.13 vs 3.12
         self.duration.blockSignals(False)
         folder = self._installed.get(key)
         task = "image to video" if entry.task == "image-to-video" else "text to video"
@@ -403,6 +411,11 @@ class GenerateDialog(QDialog):
         if not self.prompt.toPlainText().strip():
             return "Describe the shot in the prompt"
         return ""
+
+    def _say(self, text: str) -> None:
+        """Show (or clear) why a model or folder cannot be used."""
+        self.problem.setText(text)
+        self.problem.setVisible(bool(text))
 
     def _validate(self) -> None:
         text = self.problem_text()

@@ -117,3 +117,8 @@ def test_regenerate_is_prefilled_from_the_recipe_with_a_new_seed(make, tiny):
         seeds.add(d.seed.value())
     assert len(seeds) > 1
     assert d.ok_button.isEnabled() and d.settings().prompt == "a dog runs on the street"
+
+    lost = make(mode="regenerate", recipe=recipe)  # the folder is not known here: say so, do not swap models silently
+    assert not lost.problem.isHidden() and f"({tiny.name}) is not on this machine" in lost.problem.text()
+    lost.model.setCurrentIndex(lost.model.count() - 2)  # another model: the complaint goes
+    assert lost.problem.isHidden()
