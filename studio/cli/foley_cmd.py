@@ -1,5 +1,6 @@
 """`studio foley IN (-o OUT | --into PROJECT [--at TIME]) [--prompt TEXT] [--backend NAME]
-[--events-json FILE] [--use-events FILE] [--mix]`.
+[--events-json FILE] [--use-events FILE] [--mix] [--labels motion|clip] [--clip-model DIR|ID]
+[--prompt-mode bias|override] [--model DIR|ID] [--steps N] [--seed N] [--accept-licence]`.
 
 Detects visual events in IN (impacts, motion onsets, flashes, cuts) and designs synced
 sounds with a ``studio.foley_sources`` backend (``synth``: procedural, the default; ``bank``:
@@ -10,6 +11,14 @@ instead. ``--into PROJECT`` places the pass in a project as one undoable command
 previous pass. ``--events-json FILE`` writes the detected events there; ``--use-events
 FILE`` reads events from FILE instead of detecting them.
 
+Labels: ``--labels clip`` names each event's sound with a local CLIP model (``--clip-model``,
+default the catalogue's ``clip-vit-base-patch32``); ``--prompt`` biases those labels, or with
+``--prompt-mode override`` becomes every event's label. Models: ``--backend tta`` generates
+the sounds with a text-to-audio model (``--model``: a diffusers folder or catalogue id;
+``--steps``, ``--seed``); a ``--backend`` naming a ``studio.v2a_models`` plugin makes the whole
+soundtrack with that video-to-audio model, which needs ``--accept-licence`` when its licence is
+non-commercial (MMAudio: CC BY-NC 4.0).
+
 The pipeline runs as a job (``studio.cli.progress.run_with_progress``: a progress bar on
 stderr). Ctrl-C cancels it and the command exits 130, leaving no output file, no sounds and
 the project unchanged.
@@ -18,7 +27,9 @@ the project unchanged.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .errors import UsageError
 
@@ -49,14 +60,120 @@ def _check_output(text: str) -> Path:
     return out
 
 
-def _job(args, info, events, out, project=None, offset: int = 0):
-    """The pipeline as one job: detect (unless events were given), design, write. Its result is
-    ``(events, fps, placed, items)``; a cancel or failure leaves no file behind."""
-    from studio.ai.foley.pipeline import FoleyResult, design, detect, foley_audio
+@dataclass
+class Plan:
+    """What the command will run, resolved (and checked) before any work starts."""
+
+    source: Any = None  # a FoleySource, or None with a video-to-audio model
+    v2a: Any = None
+    labeler: Any = None  # a ClipLabeler for --labels clip
+    override: bool = False  # --prompt-mode override: the prompt is every event's label
+
+
+class _Span:
+    """A job context seen through a sub-range of its progress (for a source's own steps)."""
+
+    def __init__(self, ctx, start: float, end: float) -> None:
+        self.ctx, self.start, self.end = ctx, start, end
+
+    def progress(self, fraction: float, message: str = "") -> None:
+        self.ctx.progress(self.start + (self.end - self.start) * fraction, message)
+
+    def check(self) -> None:
+        self.ctx.check()
+
+    @property
+    def cancelled(self) -> bool:
+        return self.ctx.cancelled
+
+
+def _plan(args) -> Plan:
+    """The source, video-to-audio model and labeler the options name; one-line errors for bad ones."""
+    from studio.ai.foley.sources.base import available_sources, get_source
+    from studio.ai.foley.sources.video_to_audio import available_models, get_model, require_accepted
+
+    plan = Plan(override=args.prompt_mode == "override")
+    if plan.override and not (args.prompt or "").strip():
+        raise UsageError("studio foley: --prompt-mode override needs --prompt TEXT")
+    sources = available_sources()
+    if args.backend == "tta":
+        from studio.ai.foley.sources.text_to_audio import TextToAudioSource
+
+        plan.source = TextToAudioSource(args.model, steps=args.steps, seed=args.seed)
+    elif args.backend in sources:
+        if args.model:
+            raise UsageError("studio foley: --model goes with --backend tta or a video-to-audio model")
+        plan.source = get_source(args.backend)
+    elif args.backend in available_models():
+        plan.v2a = get_model(args.backend)
+        require_accepted(plan.v2a, args.accept_licence)
+    else:
+        names = sorted(set(sources) | set(available_models()))
+        raise UsageError(f"unknown foley backend {args.backend!r} (available: {', '.join(names)})")
+    if args.labels == "clip" and not plan.override:
+        from studio.ai.foley.labels import ClipLabeler
+
+        plan.labeler = ClipLabeler(args.clip_model)
+    elif args.clip_model and args.labels != "clip":
+        raise UsageError("studio foley: --clip-model goes with --labels clip")
+    return plan
+
+
+def _label(args, plan: Plan, found, ctx, start: float, end: float):
+    from studio.ai.foley.labels import event_crops, label_events
+
+    if plan.override:
+        return label_events(found, prompt=args.prompt or "", override=True)
+    if plan.labeler is None:
+        return found
+    ctx.progress(start, "labelling events")
+    try:
+        crops = event_crops(args.input, found, cancelled=lambda: ctx.cancelled)
+        return label_events(found, crops=crops, labeler=plan.labeler, prompt=args.prompt or "",
+                            progress=lambda f, m: ctx.progress(start + (end - start) * f, m),
+                            cancelled=lambda: ctx.cancelled)
+    except InterruptedError:
+        from studio.jobs import Cancelled
+
+        raise Cancelled() from None
+
+
+def _sounds(args, plan: Plan, found, ctx, *, fps, sample_rate: int, offset: int, duration: float, start: float,
+            end: float):
+    """Lay out the sounds: one per event from the source, or the video-to-audio soundtrack."""
+    from studio.ai.foley.placement import layout
+    from studio.ai.foley.sources.base import render_all
+
+    span = _Span(ctx, start, end)
+    if plan.v2a is not None:
+        from studio.ai.foley.sources.video_to_audio import V2ARequest, bed_event, render_range, shift_events
+
+        request = V2ARequest(args.input, 0.0, duration, prompt=args.prompt or "", events=shift_events(found, 0.0),
+                             sample_rate=sample_rate, seed=args.seed)
+        try:
+            sound = render_range(plan.v2a, request, span, accepted=args.accept_licence)
+        except InterruptedError:
+            from studio.jobs import Cancelled
+
+            raise Cancelled() from None
+        return layout([bed_event(plan.v2a, 0.0, duration)], [sound], fps=fps, sample_rate=sample_rate, offset=offset)
+    if hasattr(plan.source, "context"):
+        plan.source.context = span
+    sounds = render_all(plan.source, found, sample_rate=sample_rate, prompt=args.prompt or "")
+    return layout(found, sounds, fps=fps, sample_rate=sample_rate, offset=offset)
+
+
+def _job(args, info, events, out, plan: Plan, project=None, offset: int = 0):
+    """The pipeline as one job: detect (unless events were given), label, design, write. Its result
+    is ``(events, fps, placed, items)``; a cancel or failure leaves no file behind."""
+    from studio.ai.foley.pipeline import FoleyResult, detect, foley_audio
     from studio.jobs import Cancelled, Job, Priority
 
     frames = int(info.video_frames or (info.duration or 0) * (info.fps or 0)) or 1
-    share = 0.8 if events is None else 0.0
+    models = plan.labeler is not None or plan.v2a is not None or args.backend == "tta"
+    share = 0.0 if events is not None else (0.3 if models else 0.8)
+    labelled = share + (0.1 if plan.labeler is not None else 0.0)
+    designed = labelled + (1 - labelled) * (0.9 if models else 0.5)
 
     def run(ctx):
         found, fps, duration = events, info.fps, float(info.duration)
@@ -69,11 +186,14 @@ def _job(args, info, events, out, project=None, offset: int = 0):
             except InterruptedError:
                 raise Cancelled() from None
         ctx.check()
-        ctx.progress(share, f"{len(found)} events; designing sounds")
+        found = _label(args, plan, found, ctx, share, labelled)
+        ctx.check()
+        ctx.progress(labelled, f"{len(found)} events; designing sounds")
         if out is not None:
-            placed = design(found, fps=fps, backend=args.backend, prompt=args.prompt or "")
+            placed = _sounds(args, plan, found, ctx, fps=fps, sample_rate=48000, offset=0, duration=duration,
+                             start=labelled, end=designed)
             ctx.check()
-            ctx.progress(share + (1 - share) / 2, "writing")
+            ctx.progress(designed, "writing")
             from studio.ai.foley.mux import write_with_foley
 
             write_with_foley(args.input, out, foley_audio(FoleyResult(found, placed, fps, duration, 48000)), 48000,
@@ -82,10 +202,10 @@ def _job(args, info, events, out, project=None, offset: int = 0):
         from studio.ai.foley.placement import foley_folder, write_pass
 
         sr = int(project.settings.sample_rate)
-        placed = design(found, fps=project.fps, sample_rate=sr, backend=args.backend, prompt=args.prompt or "",
-                        offset=offset)
+        placed = _sounds(args, plan, found, ctx, fps=project.fps, sample_rate=sr, offset=offset, duration=duration,
+                         start=labelled, end=designed)
         ctx.check()
-        ctx.progress(share + (1 - share) / 2, f"writing {len(placed)} sounds")
+        ctx.progress(designed, f"writing {len(placed)} sounds")
         items = []
         try:
             items = write_pass(placed, foley_folder(args.into), sr)
@@ -96,7 +216,7 @@ def _job(args, info, events, out, project=None, offset: int = 0):
             raise
         return found, fps, placed, items
 
-    return Job(run, name="foley", cpu=1, priority=Priority.INTERACTIVE)
+    return Job(run, name="foley", cpu=1, gpu=1 if models else 0, priority=Priority.INTERACTIVE)
 
 
 def _run(job):
@@ -108,7 +228,6 @@ def _run(job):
 
 def cmd_foley(args) -> int:
     from studio.ai.foley.events import load_events, save_events
-    from studio.ai.foley.sources.base import get_source
 
     if bool(args.output) == bool(args.into):
         raise UsageError("studio foley: give exactly one of -o OUT or --into PROJECT")
@@ -119,7 +238,7 @@ def cmd_foley(args) -> int:
     info = _check_input(args.input)
     out = _check_output(args.output) if args.output else None
     events = load_events(args.use_events) if args.use_events else None
-    get_source(args.backend)  # an unknown backend is a one-line error before any work starts
+    plan = _plan(args)  # an unknown backend, a missing model or an unaccepted licence: one line, before any work
     project, offset = None, 0
     if args.into:
         from studio.core.projectfile import load_project
@@ -127,7 +246,7 @@ def cmd_foley(args) -> int:
 
         project = load_project(args.into)
         offset = parse_time(args.at, project.fps) if args.at else 0
-    events, _fps, placed, items = _run(_job(args, info, events, out, project, offset))
+    events, _fps, placed, items = _run(_job(args, info, events, out, plan, project, offset))
     if args.events_json:
         save_events(events, args.events_json)
     counts = ", ".join(f"{sum(e.kind == k for e in events)} {k}" for k in sorted({e.kind for e in events}))
@@ -136,6 +255,20 @@ def cmd_foley(args) -> int:
               f"backend {args.backend})")
         return 0
     return _into_project(args, project, items, events, counts)
+
+
+def add_model_options(p) -> None:
+    """The model options of ``studio foley`` (labels, text-to-audio, video-to-audio)."""
+    p.add_argument("--labels", default="motion", choices=("motion", "clip"),
+                   help="event labels: motion (default) or clip (zero-shot, a local CLIP model)")
+    p.add_argument("--clip-model", metavar="DIR|ID", help="CLIP folder or model id (default: clip-vit-base-patch32)")
+    p.add_argument("--prompt-mode", default="bias", choices=("bias", "override"),
+                   help="bias: the prompt nudges CLIP's labels (default); override: it is every event's label")
+    p.add_argument("--model", metavar="DIR|ID", help="with --backend tta: text-to-audio diffusers folder or model id")
+    p.add_argument("--steps", type=int, metavar="N", help="denoising steps of a model backend (default: the model's)")
+    p.add_argument("--seed", type=int, default=0, metavar="N", help="random seed of a model backend (default 0)")
+    p.add_argument("--accept-licence", "--accept-license", dest="accept_licence", action="store_true",
+                   help="accept a non-commercial model licence (video-to-audio models such as MMAudio)")
 
 
 def _into_project(args, project, items, events, counts: str) -> int:

@@ -99,3 +99,72 @@ def test_bad_inputs_exit_2_with_one_line(tmp_path, capsys, ball):
         assert code == 2, (argv, err)
         assert message in err and err.count("\n") == 1, (argv, err)
     assert not out.exists()
+
+
+# --------------------------------------------------------------------------- model options
+
+
+def _first_audio(path):
+    with av.open(str(path)) as c:
+        return np.concatenate([f.to_ndarray()[0] for f in c.decode(c.streams.audio[0])])
+
+
+def test_prompt_override_labels_every_event(tmp_path, capsys, ball):
+    out, ev = tmp_path / "o.mp4", tmp_path / "ev.json"
+    code, _, err = run(capsys, "foley", ball.path, "-o", out, "--events-json", ev, "--prompt", "metal clang",
+                       "--prompt-mode", "override")
+    assert code == 0, err
+    assert {e["label"] for e in json.loads(ev.read_text())["events"]} == {"metal clang"}
+    code, _, err = run(capsys, "foley", ball.path, "-o", out, "--prompt-mode", "override")
+    assert code == 2 and "needs --prompt TEXT" in err
+
+
+def test_clip_labels_from_a_local_folder(tmp_path, capsys, ball, tmp_path_factory):
+    from studio.ai.foley.labels import candidates_for
+    from tests.ai.foley.test_labels import build_clip
+
+    folder = build_clip(tmp_path_factory.mktemp("cli-clip"))
+    out, ev = tmp_path / "o.mp4", tmp_path / "ev.json"
+    code, _, err = run(capsys, "foley", ball.path, "-o", out, "--events-json", ev, "--labels", "clip",
+                       "--clip-model", folder)
+    assert code == 0, err
+    events = json.loads(ev.read_text())["events"]
+    assert events and all(e["label"] in {c.label for c in candidates_for(e["kind"])} for e in events)
+    code, _, err = run(capsys, "foley", ball.path, "-o", out, "--labels", "clip", "--clip-model", tmp_path / "nope")
+    assert code == 2 and "nope" in err and err.count("\n") == 1
+
+
+def test_text_to_audio_backend(tmp_path, capsys, ball, tmp_path_factory):
+    from tests.ai.foley.test_text_to_audio import stable_audio_folder
+
+    folder = stable_audio_folder(tmp_path_factory)
+    ev = tmp_path / "ev.json"
+    ev.write_text(json.dumps([{"time": 1.0, "kind": "impact", "strength": 1, "x": 0.5, "label": "wood hit"}]))
+    out = tmp_path / "tta.mp4"
+    code, stdout, err = run(capsys, "foley", ball.path, "-o", out, "--use-events", ev, "--backend", "tta",
+                            "--model", folder, "--steps", "2")
+    assert code == 0, err
+    assert "1 sounds, backend tta" in stdout
+    x = _first_audio(out)
+    assert np.abs(x[:int(0.9 * 48000)]).max() == 0 and np.abs(x[48000:]).max() > 0  # silent until the event
+    code, _, err = run(capsys, "foley", ball.path, "-o", out, "--backend", "synth", "--model", folder)
+    assert code == 2 and "--model goes with --backend tta" in err
+
+
+def test_video_to_audio_needs_its_licence_accepted(tmp_path, capsys, ball, monkeypatch):
+    from tests.ai.foley.test_video_to_audio import install
+
+    install(monkeypatch)
+    ev = tmp_path / "ev.json"
+    ev.write_text(json.dumps([{"time": t, "kind": "impact", "strength": 1, "x": 0.5, "label": "hit"}
+                              for t in (0.5, 2.0)]))
+    out = tmp_path / "v2a.mp4"
+    code, _, err = run(capsys, "foley", ball.path, "-o", out, "--use-events", ev, "--backend", "clicks")
+    assert code == 2 and "CC BY-NC 4.0" in err and "--accept-licence" in err and err.count("\n") == 1
+    assert not out.exists()
+    code, stdout, err = run(capsys, "foley", ball.path, "-o", out, "--use-events", ev, "--backend", "clicks",
+                            "--accept-licence")
+    assert code == 0, err
+    x = np.abs(_first_audio(out))
+    onsets = np.nonzero(np.diff((x > 0.1).astype(int)) == 1)[0] + 1  # the decoder drops the AAC priming
+    assert len(onsets) == 2 and np.all(np.abs(onsets / 48000 - np.array([0.5, 2.0])) <= 0.001)
