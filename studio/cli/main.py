@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--events-json", metavar="FILE", help="write the detected events to FILE")
     p.add_argument("--use-events", metavar="FILE", help="read the events from FILE instead of detecting them")
     p.add_argument("--mix", action="store_true", help="mix the foley into the original sound (one audio stream)")
+    from .foley_cmd import add_model_options
+
+    add_model_options(p)
 
     p = sub.add_parser("generate", help="generate a shot from a prompt (text- or image-to-video)")
     p.add_argument("prompt")
