@@ -133,15 +133,22 @@ def _pull(args) -> int:
 
     partial = models_dir() / ".partial" / entry.id
     partial.mkdir(parents=True, exist_ok=True)
-    try:  # model_index.json first: it names the component folders, so nothing else is fetched
-        snapshot_download(entry.repo, revision=entry.revision, local_dir=partial, allow_patterns=["model_index.json"])
-        try:
-            index = read_model_index(partial)
-        except NotAModelFolder:
-            raise UsageError(f"studio models pull: {entry.repo} has no model_index.json "
-                             "(not a diffusers repo)") from None
+    try:
+        if entry.layout == "transformers":  # a transformers model (CLIP): configs, safetensors, tokenizer
+            from studio.ai.models.locate import transformers_pull_patterns
+
+            patterns = transformers_pull_patterns()
+        else:  # model_index.json first: it names the component folders, so nothing else is fetched
+            snapshot_download(entry.repo, revision=entry.revision, local_dir=partial,
+                              allow_patterns=["model_index.json"])
+            try:
+                index = read_model_index(partial)
+            except NotAModelFolder:
+                raise UsageError(f"studio models pull: {entry.repo} has no model_index.json "
+                                 "(not a diffusers repo)") from None
+            patterns = pull_patterns(index)
         print(f"downloading {entry.repo}@{entry.revision} (~{entry.size_gb:g} GB) to {partial}", file=sys.stderr)
-        snapshot_download(entry.repo, revision=entry.revision, local_dir=partial, allow_patterns=pull_patterns(index))
+        snapshot_download(entry.repo, revision=entry.revision, local_dir=partial, allow_patterns=patterns)
     except UsageError:
         raise
     except Exception as e:  # hub, HTTP and OS errors: one line; the partial folder stays for a resume

@@ -75,7 +75,6 @@ PROMPT_PRIOR = math.log(8.0)  # the user's own words: 8x as likely a priori
 WORD_PRIOR = math.log(2.0)  # a candidate sharing a material or action with the prompt: 2x
 MODEL_ENV = "SHOTLINE_CLIP_MODEL"
 DEFAULT_MODEL = "clip-vit-base-patch32"
-DEFAULT_REPO = "openai/clip-vit-base-patch32"
 
 
 class LabelError(StudioError):
@@ -137,27 +136,23 @@ def choose(scores: np.ndarray, prior: np.ndarray) -> np.ndarray:
 def resolve_clip(model: str | os.PathLike[str] | None = None) -> Path:
     """A local CLIP folder: ``model`` as a folder or catalogue id, else $SHOTLINE_CLIP_MODEL, else
     the catalogue's CLIP in the app's models folder or the Hugging Face cache."""
-    from studio.ai.models.locate import check_safetensors_only, hf_repo_folder, models_dir
+    from studio.ai.models.catalogue import get_model
+    from studio.ai.models.locate import check_safetensors_only, locate
 
-    wanted = model if model is not None else os.environ.get(MODEL_ENV) or DEFAULT_MODEL
+    wanted = str(model if model is not None else os.environ.get(MODEL_ENV) or DEFAULT_MODEL)
     folder = Path(wanted).expanduser()
     if not folder.is_dir():
-        model_id, repos = str(wanted), [str(wanted)] if "/" in str(wanted) else []
         try:
-            from studio.ai.models.catalogue import get_model
-
-            entry = get_model(model_id)
-            model_id, repos = entry.id, list(entry.repos)
+            entry = get_model(wanted)
         except StudioError:
-            if str(wanted) != DEFAULT_MODEL and "/" not in str(wanted):
-                raise LabelError(f"CLIP model {str(wanted)!r}: no such folder or model id") from None
-            repos = repos or [DEFAULT_REPO]
-        places = [models_dir() / model_id] + [p for r in repos for p in _snapshots(hf_repo_folder(r))]
-        found = [p for p in places if (p / "config.json").is_file()]
-        if not found:
-            raise LabelError(f"CLIP model {model_id!r} is not installed; get it with: studio models pull {model_id} "
+            raise LabelError(f"CLIP model {wanted!r}: no such folder or model id") from None
+        if entry.pipeline != "CLIPModel":
+            raise LabelError(f"{entry.id} is not a CLIP model ({entry.pipeline})")
+        found = locate(entry)
+        if found is None:
+            raise LabelError(f"CLIP model {entry.id!r} is not installed; get it with: studio models pull {entry.id} "
                              "(or give --clip-model DIR)")
-        folder = found[0]
+        folder = found
     config = folder / "config.json"
     if not config.is_file():
         raise LabelError(f"{folder}: not a CLIP model folder (no config.json)")
@@ -169,11 +164,6 @@ def resolve_clip(model: str | os.PathLike[str] | None = None) -> Path:
         raise LabelError(f"{folder}: not a CLIP model (model_type {kind!r})")
     check_safetensors_only(folder)
     return folder
-
-
-def _snapshots(repo_folder: Path) -> list[Path]:
-    snaps = repo_folder / "snapshots"
-    return sorted(snaps.iterdir(), key=lambda p: -p.stat().st_mtime) if snaps.is_dir() else []
 
 
 class ClipLabeler:

@@ -1,4 +1,9 @@
-"""The model catalogue: video models known by name (``resources/models/catalogue.json``).
+"""The model catalogue: models known by name (``resources/models/catalogue.json``).
+
+Mostly video models; the foley models (text-to-audio pipelines, CLIP for event labels) live in
+the same file so ``studio models`` lists, pulls and verifies them too. Their entries need no
+size, frame rate or frame rule (``is_video`` is false); CLIP is a transformers folder
+(``config.json``) rather than a diffusers one (``layout``).
 
 ``load_catalogue()`` reads and validates the data (a bad file raises one ``CatalogueError``
 naming the field), ``get_model(id)`` finds an entry (``UnknownModel`` lists close ids),
@@ -23,8 +28,9 @@ from studio.core.errors import StudioError
 
 from .memory import GB, MemoryPlan
 
-FAMILIES = ("cogvideox", "wan", "ltx")
-TASKS = ("text-to-video", "image-to-video")
+FAMILIES = ("cogvideox", "wan", "ltx", "audioldm2", "stable-audio", "clip")
+VIDEO_TASKS = ("text-to-video", "image-to-video")
+TASKS = (*VIDEO_TASKS, "text-to-audio", "zero-shot-image-classification")
 
 #: diffusers pipeline class -> (family, task)
 PIPELINES: dict[str, tuple[str, str]] = {
@@ -34,7 +40,13 @@ PIPELINES: dict[str, tuple[str, str]] = {
     "WanImageToVideoPipeline": ("wan", "image-to-video"),
     "LTXPipeline": ("ltx", "text-to-video"),
     "LTXImageToVideoPipeline": ("ltx", "image-to-video"),
+    # foley (studio.ai.foley): sounds from text, labels for events
+    "AudioLDM2Pipeline": ("audioldm2", "text-to-audio"),
+    "StableAudioPipeline": ("stable-audio", "text-to-audio"),
+    "CLIPModel": ("clip", "zero-shot-image-classification"),
 }
+#: model classes stored as a transformers folder (config.json + weights) instead of a diffusers one
+TRANSFORMERS_PIPELINES = ("CLIPModel",)
 
 CATALOGUE_VERSION = 1
 
@@ -79,6 +91,11 @@ class FrameRule:
         return f"{self.step}N+{self.offset}"
 
 
+#: the frame rule of an entry that makes no video (audio and label models: size 0x0, fps 1), so
+#: frame arithmetic on any entry stays defined
+NO_FRAMES = FrameRule(1, 0, 1, 1)
+
+
 @dataclass(frozen=True)
 class ModelEntry:
     id: str
@@ -108,6 +125,15 @@ class ModelEntry:
     notes: str = ""
     #: where an entry derived from a folder (``entry_from_folder``) came from; None for catalogue entries
     path: Path | None = field(default=None, compare=False)
+
+    @property
+    def is_video(self) -> bool:
+        return self.task in VIDEO_TASKS
+
+    @property
+    def layout(self) -> str:
+        """"diffusers" (model_index.json) or "transformers" (config.json)."""
+        return "transformers" if self.pipeline in TRANSFORMERS_PIPELINES else "diffusers"
 
     @property
     def repos(self) -> tuple[str, ...]:
@@ -257,17 +283,22 @@ def entry_from_dict(data: Any, where: str = "model") -> ModelEntry:
     mem = f.obj("memory_gb")
     memory = tuple((plan.value, mem.number(plan.value)) for plan in MemoryPlan)
     multiple = f.integer("size_multiple", default=16)
-    width, height = f.integer("width"), f.integer("height")
+    video = task in VIDEO_TASKS  # audio and label models have no size, frame rate or frame rule
+    width, height = f.integer("width", default=... if video else 0), f.integer("height", default=... if video else 0)
     for key, value in (("width", width), ("height", height)):
         if value % multiple:
             raise f._fail(key, f"a multiple of size_multiple ({multiple})")
+    diffusion = pipeline not in TRANSFORMERS_PIPELINES  # CLIP has no steps, guidance or scheduler
     return ModelEntry(
         id=model_id, name=f.text("name", default=model_id), family=family, task=task, pipeline=pipeline,
         repo=repo, revision=f.text("revision"), revision_pinned=f.flag("revision_pinned", False),
-        width=width, height=height, fps=f.integer("fps"), frames=_frame_rule(f.obj("frames")),
+        width=width, height=height, fps=f.integer("fps", default=... if video else 1),
+        frames=_frame_rule(f.obj("frames")) if video or "frames" in data else NO_FRAMES,
         size_multiple=multiple, fixed_size=f.flag("fixed_size", False),
-        sizes=tuple((w, h) for w, h in sizes_raw), steps=f.integer("steps"), guidance=f.number("guidance"),
-        scheduler=f.text("scheduler"), licence=licence, size_gb=f.number("size_gb"),
+        sizes=tuple((w, h) for w, h in sizes_raw), steps=f.integer("steps", default=... if diffusion else 1),
+        guidance=f.number("guidance", default=... if diffusion else 1.0),
+        scheduler=f.text("scheduler", default=... if diffusion else "none"), licence=licence,
+        size_gb=f.number("size_gb"),
         size_verified=f.flag("size_verified", False), aliases=tuple(aliases), memory_gb=memory,
         notes=f.text("notes", default=""),
     )

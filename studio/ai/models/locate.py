@@ -26,7 +26,7 @@ from typing import Any
 
 from studio.core.errors import StudioError
 
-from .catalogue import PIPELINES, CatalogueError, FrameRule, ModelEntry, get_model
+from .catalogue import PIPELINES, VIDEO_TASKS, CatalogueError, FrameRule, ModelEntry, get_model
 
 APP_NAME = "shotline-studio"
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
@@ -104,11 +104,17 @@ def is_diffusers_folder(path: str | os.PathLike[str]) -> bool:
     return (Path(path) / "model_index.json").is_file()
 
 
-def _hf_snapshot(repo: str, revision: str) -> Path | None:
+def marker_file(entry: ModelEntry) -> str:
+    """The file that makes a folder a copy of ``entry``: model_index.json, or config.json for a
+    transformers model (CLIP)."""
+    return "config.json" if entry.layout == "transformers" else "model_index.json"
+
+
+def _hf_snapshot(repo: str, revision: str, marker: str = "model_index.json") -> Path | None:
     from huggingface_hub import try_to_load_from_cache
 
     try:
-        found = try_to_load_from_cache(repo, "model_index.json", cache_dir=hf_cache_dir(), revision=revision)
+        found = try_to_load_from_cache(repo, marker, cache_dir=hf_cache_dir(), revision=revision)
     except Exception:  # a malformed repo id or cache: not found
         found = None
     if isinstance(found, str):
@@ -116,21 +122,22 @@ def _hf_snapshot(repo: str, revision: str) -> Path | None:
     snapshots = hf_repo_folder(repo) / "snapshots"  # a revision with no ref: the newest complete snapshot
     if not snapshots.is_dir():
         return None
-    candidates = [p for p in snapshots.iterdir() if is_diffusers_folder(p)]
+    candidates = [p for p in snapshots.iterdir() if (p / marker).is_file()]
     return max(candidates, key=lambda p: p.stat().st_mtime) if candidates else None
 
 
 def find_installs(entry: ModelEntry) -> list[Install]:
     """Every copy of ``entry`` on this machine, in the order ``locate`` prefers them."""
     found: list[Install] = []
-    if entry.path is not None and is_diffusers_folder(entry.path):
+    marker = marker_file(entry)
+    if entry.path is not None and (entry.path / marker).is_file():
         found.append(Install("folder", entry.path))
     if entry.repo is not None:
         own = app_folder(entry)
-        if is_diffusers_folder(own):
+        if (own / marker).is_file():
             found.append(Install("models-dir", own))
         for repo in entry.repos:
-            snap = _hf_snapshot(repo, entry.revision)
+            snap = _hf_snapshot(repo, entry.revision, marker)
             if snap is not None:
                 found.append(Install("hf-cache", snap))
     return found
@@ -278,9 +285,10 @@ def entry_from_folder(path: str | os.PathLike[str]) -> ModelEntry:
         raise NotAModelFolder(f"{path}: no such folder")
     index = read_model_index(folder)
     cls = index["_class_name"]
-    if cls not in PIPELINES:
+    if cls not in PIPELINES or PIPELINES[cls][1] not in VIDEO_TASKS:
+        video = [p for p, (_, task) in PIPELINES.items() if task in VIDEO_TASKS]
         raise NotAModelFolder(f"{path}: pipeline {cls!r} is not a supported video pipeline "
-                              f"(supported: {', '.join(PIPELINES)})")
+                              f"(supported: {', '.join(video)})")
     check_safetensors_only(folder)
     family, task = PIPELINES[cls]
     scheduler = _read_json(folder / "scheduler" / "scheduler_config.json").get("_class_name", "")
@@ -310,6 +318,11 @@ def pull_patterns(index: dict[str, Any] | None = None) -> list[str]:
     return ["model_index.json", "LICENSE*"] + [f"{d}/*.{s}" for d in folders for s in PULL_SUFFIXES]
 
 
+def transformers_pull_patterns() -> list[str]:
+    """allow_patterns for a transformers model folder (CLIP): configs, safetensors, tokenizer files."""
+    return ["LICENSE*", *(f"*.{s}" for s in PULL_SUFFIXES)]
+
+
 def _check_safetensors_file(path: Path) -> str | None:
     from safetensors import safe_open
 
@@ -328,6 +341,8 @@ def verify_folder(folder: str | os.PathLike[str], entry: ModelEntry | None = Non
     checkpoint present, every safetensors header readable, no pickle-only weights."""
     root = Path(folder)
     problems: list[str] = []
+    if entry is not None and entry.layout == "transformers":
+        return _verify_transformers(root)
     try:
         index = read_model_index(root)
     except (NotAModelFolder, CatalogueError) as e:
@@ -347,6 +362,27 @@ def verify_folder(folder: str | os.PathLike[str], entry: ModelEntry | None = Non
         for shard in sorted(set(weight_map.values()) if isinstance(weight_map, dict) else ()):
             if not (shard_index.parent / shard).is_file():
                 problems.append(f"{shard_index.parent.name}/{shard}: missing (listed in {shard_index.name})")
+    for rel in weight_files(root):
+        if rel.suffix == ".safetensors":
+            problem = _check_safetensors_file(root / rel)
+            if problem:
+                problems.append(f"{rel}: {problem}")
+    try:
+        check_safetensors_only(root)
+    except UnsafeWeights as e:
+        problems.append(str(e))
+    return problems
+
+
+def _verify_transformers(root: Path) -> list[str]:
+    """Problems with a transformers model folder: config.json readable, safetensors only and readable."""
+    problems: list[str] = []
+    if not (root / "config.json").is_file():
+        return [f"{root}: config.json is missing (not a transformers model folder)"]
+    try:
+        _read_json(root / "config.json")
+    except CatalogueError as e:
+        problems.append(str(e))
     for rel in weight_files(root):
         if rel.suffix == ".safetensors":
             problem = _check_safetensors_file(root / rel)

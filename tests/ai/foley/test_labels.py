@@ -156,3 +156,24 @@ def test_missing_or_wrong_models(tmp_path, monkeypatch):
     (tmp_path / "x" / "config.json").write_text('{"model_type": "t5"}')
     with pytest.raises(LabelError, match="not a CLIP model"):
         ClipLabeler(tmp_path / "x")
+
+
+def test_the_catalogue_clip_is_found_once_installed(clip_dir, tmp_path, monkeypatch, capsys):
+    import shutil
+
+    from studio.ai.models.catalogue import get_model
+    from studio.cli.main import main
+
+    monkeypatch.setenv("SHOTLINE_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.delenv("SHOTLINE_CLIP_MODEL", raising=False)
+    entry = get_model("openai/clip-vit-base-patch32")
+    assert entry.id == "clip-vit-base-patch32" and entry.layout == "transformers" and entry.licence.name == "MIT"
+    shutil.copytree(clip_dir, tmp_path / "models" / entry.id)
+    assert ClipLabeler().folder == tmp_path / "models" / entry.id
+    assert main(["models", "verify", entry.id]) == 0
+    assert "ok clip-vit-base-patch32" in capsys.readouterr().out
+    with pytest.raises(LabelError, match="not a CLIP model"):
+        ClipLabeler("audioldm2")
+    with pytest.raises(LabelError, match="no such folder or model id"):
+        ClipLabeler("no-such-clip")

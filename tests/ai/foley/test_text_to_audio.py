@@ -215,3 +215,30 @@ def test_generated_transient_lands_on_the_event_in_the_mix(tiny, monkeypatch, fp
         window = mix[a:a + round(0.03 * sr)]
         found = (a + int(np.argmax(window > 0.05 * window.max()))) / sr
         assert abs(found - e.time) <= 0.001, (e, found)
+
+
+# --------------------------------------------------------------------------- the catalogue
+
+
+def test_catalogue_models_are_found_once_installed(tiny, tmp_path, monkeypatch, capsys):
+    import shutil
+
+    from studio.ai.models.catalogue import get_model
+    from studio.cli.main import main
+
+    monkeypatch.setenv("SHOTLINE_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.delenv("SHOTLINE_TTA_MODEL", raising=False)
+    assert get_model("cvssp/audioldm2").licence.name == "CC BY-NC-SA 4.0"
+    sa = get_model("stabilityai/stable-audio-open-1.0")
+    assert sa.licence.name == "Stability AI Community License" and sa.task == "text-to-audio" and not sa.is_video
+    with pytest.raises(TextToAudioError, match="no text-to-audio model installed"):
+        TextToAudioSource()
+    with pytest.raises(TextToAudioError, match="'audioldm2' is not installed; get it with: studio models pull"):
+        TextToAudioSource("audioldm2")
+    with pytest.raises(TextToAudioError, match="not a text-to-audio model"):
+        TextToAudioSource("clip-vit-base-patch32")
+    shutil.copytree(tiny, tmp_path / "models" / sa.id)
+    assert TextToAudioSource().folder == tmp_path / "models" / sa.id  # audioldm2 missing: the next default
+    assert main(["models", "verify", sa.id]) == 0
+    assert f"ok {sa.id}" in capsys.readouterr().out
