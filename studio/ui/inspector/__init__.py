@@ -1,4 +1,4 @@
-"""The inspector: the selected clip's parameters and keyframes, and the project settings."""
+"""The inspector: the selected clip's takes, parameters and keyframes, and the project settings."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from studio.core.history import History
 from .clip_panel import ClipPanel
 from .params import PARAMS, ParamRow, ParamSpec
 from .settings_panel import ProjectSettingsPanel
+from .takes import TakesBox
 
 
 class Inspector(QTabWidget):
@@ -40,4 +41,4 @@ class Inspector(QTabWidget):
         self.clip_panel.set_playhead(frame)
 
 
-__all__ = ["PARAMS", "ClipPanel", "Inspector", "ParamRow", "ParamSpec", "ProjectSettingsPanel"]
+__all__ = ["PARAMS", "ClipPanel", "Inspector", "ParamRow", "ParamSpec", "ProjectSettingsPanel", "TakesBox"]
