@@ -59,6 +59,79 @@ def build_stable_audio(folder: Path) -> Path:
     return Path(folder)
 
 
+def build_audioldm2(folder: Path) -> Path:
+    """A tiny random AudioLDM2Pipeline (configs after diffusers' own tests; tokenizers from small
+    vocabularies written here) saved in the diffusers layout."""
+    import json
+
+    import torch
+    from diffusers import (
+        AudioLDM2Pipeline,
+        AudioLDM2ProjectionModel,
+        AudioLDM2UNet2DConditionModel,
+        AutoencoderKL,
+        DDIMScheduler,
+    )
+    from transformers import (
+        ClapAudioConfig,
+        ClapConfig,
+        ClapFeatureExtractor,
+        ClapModel,
+        ClapTextConfig,
+        GPT2Config,
+        GPT2Model,
+        RobertaTokenizer,
+        SpeechT5HifiGan,
+        SpeechT5HifiGanConfig,
+    )
+
+    from tests.ai.generate.tiny_models import tiny_t5
+
+    torch.manual_seed(0)
+    unet = AudioLDM2UNet2DConditionModel(
+        block_out_channels=(32, 64), layers_per_block=2, sample_size=32, in_channels=4, out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=([None, 16, 32], [None, 16, 32]))
+    scheduler = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False,
+                              set_alpha_to_one=False)
+    torch.manual_seed(0)
+    vae = AutoencoderKL(block_out_channels=[32, 64], in_channels=1, out_channels=1, latent_channels=4,
+                        down_block_types=["DownEncoderBlock2D"] * 2, up_block_types=["UpDecoderBlock2D"] * 2)
+    torch.manual_seed(0)
+    text = ClapTextConfig(bos_token_id=0, eos_token_id=2, hidden_size=16, intermediate_size=37, layer_norm_eps=1e-05,
+                          num_attention_heads=2, num_hidden_layers=2, pad_token_id=1, vocab_size=1000,
+                          projection_dim=16)
+    audio = ClapAudioConfig(spec_size=64, window_size=4, num_mel_bins=64, intermediate_size=37, layer_norm_eps=1e-05,
+                            depths=[2, 2], num_attention_heads=[2, 2], num_hidden_layers=2, hidden_size=192,
+                            projection_dim=16, patch_size=2, patch_stride=2, patch_embed_input_channels=4)
+    clap = ClapModel(ClapConfig(text_config=text.to_dict(), audio_config=audio.to_dict(), projection_dim=16))
+    folder.mkdir(parents=True, exist_ok=True)
+    vocab = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3}
+    for piece in [*"abcdefghijklmnopqrstuvwxyz", *("\u0120" + c for c in "abcdefghijklmnopqrstuvwxyz"), "\u0120"]:
+        vocab.setdefault(piece, len(vocab))
+    (folder / "roberta-vocab.json").write_text(json.dumps(vocab))
+    (folder / "roberta-merges.txt").write_text("#version: 0.2\n")
+    tokenizer = RobertaTokenizer(str(folder / "roberta-vocab.json"), str(folder / "roberta-merges.txt"),
+                                 model_max_length=77)
+    torch.manual_seed(0)
+    tokenizer_2, t5 = tiny_t5()
+    tokenizer_2.model_max_length = 77
+    torch.manual_seed(0)
+    gpt2 = GPT2Model(GPT2Config(n_embd=16, n_head=2, n_layer=2, vocab_size=1000, n_ctx=99, n_positions=99))
+    gpt2.config.max_new_tokens = 8
+    torch.manual_seed(0)
+    projection = AudioLDM2ProjectionModel(text_encoder_dim=16, text_encoder_1_dim=32, langauge_model_dim=16)
+    vocoder = SpeechT5HifiGan(SpeechT5HifiGanConfig(
+        model_in_dim=8, sampling_rate=16000, upsample_initial_channel=16, upsample_rates=[2, 2],
+        upsample_kernel_sizes=[4, 4], resblock_kernel_sizes=[3, 7], resblock_dilation_sizes=[[1, 3, 5], [1, 3, 5]],
+        normalize_before=False))
+    pipe = AudioLDM2Pipeline(unet=unet, scheduler=scheduler, vae=vae, text_encoder=clap, text_encoder_2=t5,
+                             tokenizer=tokenizer, tokenizer_2=tokenizer_2, feature_extractor=ClapFeatureExtractor(),
+                             language_model=gpt2, projection_model=projection, vocoder=vocoder)
+    pipe.save_pretrained(folder / "model", safe_serialization=True)
+    return folder / "model"
+
+
 _built: dict[str, Path] = {}
 
 
@@ -178,6 +251,18 @@ def test_bad_model_folders(tmp_path, tiny):
         TextToAudioSource(tmp_path / "m")
     with pytest.raises(Exception, match="no model_index.json"):
         TextToAudioSource(tmp_path)
+
+
+def test_tiny_audioldm2_through_the_same_source(tmp_path):
+    """AudioLDM 2 (the default model) loads by folder and runs with transformers 5 (its GPT-2 patched)."""
+    seen: list[str] = []
+    source = TextToAudioSource(build_audioldm2(tmp_path), steps=2, seconds=0.1,
+                               context=JobContext(on_progress=lambda f, m: seen.append(m)))
+    sounds = source.render_all(EVENTS[:2], sample_rate=SR)
+    assert all(s.sample_rate == SR and np.isfinite(s.samples).all() and len(s.samples) > 0 for s in sounds)
+    assert len(source._takes) == 1 and "step 2/2" in seen[-1]
+    take = next(iter(source._takes.values()))
+    assert abs(detect_onset(take.samples, SR) - take.onset) <= SR // 1000
 
 
 # --------------------------------------------------------------------------- alignment in the mix

@@ -150,6 +150,27 @@ def _mono(audio: Any) -> np.ndarray:
     return a.mean(axis=0)
 
 
+def _patch_language_model(pipe: Any) -> None:
+    """AudioLDM 2 with transformers 5: its GPT-2 (a ``GPT2Model``, no generation mixin) lacks
+    ``_update_model_kwargs_for_generation``, which diffusers' ``generate_language_model`` calls
+    after every new token. Give the instance the part it needs (the attention mask grows by one);
+    without a cache passed on, each step re-reads the whole sequence: the same result, a little
+    slower for the 8 tokens it makes."""
+    lm = getattr(pipe, "language_model", None)
+    if lm is None or hasattr(lm, "_update_model_kwargs_for_generation"):
+        return
+    import torch
+
+    def update(outputs: Any, model_kwargs: dict[str, Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
+        mask = model_kwargs.get("attention_mask")
+        if mask is not None:
+            model_kwargs["attention_mask"] = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=-1)
+        model_kwargs.pop("past_key_values", None)
+        return model_kwargs
+
+    lm._update_model_kwargs_for_generation = update
+
+
 @dataclass(frozen=True, slots=True)
 class Take:
     """One generated sound at the target rate, with its transient at ``onset``."""
@@ -204,6 +225,8 @@ class TextToAudioSource:
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise TextToAudioError(f"{self.folder.name} ({cls}) cannot load: {first}") from None
         pipe.set_progress_bar_config(disable=True)
+        if cls == "AudioLDM2Pipeline":
+            _patch_language_model(pipe)
         return pipe.to(device)
 
     # --- generating --------------------------------------------------------------------
