@@ -40,6 +40,8 @@ def _resolve_model(args):
         raise UsageError("--model needs the model catalogue, which this installation lacks; "
                          "use --model-path DIR") from None
     entry = get_model(model_id)  # UnknownModel: one line with close ids
+    if not getattr(entry, "is_video", True):
+        raise UsageError(f"model {entry.id} is a {entry.task} model, not a video model (see studio models list)")
     try:
         from studio.ai.models.locate import locate
     except ImportError:

@@ -312,3 +312,5 @@ def test_a_missing_catalogue_model_names_the_exact_pull_command(hub, tmp_path, c
         pull = f"studio models pull {model_id}"
         assert code == 2 and err.strip() == f"studio: error: model {model_id} is not installed; run: {pull}", err
     assert not (tmp_path / "x.mp4").exists()
+    code, _, err = run(capsys, "generate", "a cat", "--model", "audioldm2", "-o", tmp_path / "x.mp4")
+    one_line_error(code, err, "audioldm2 is a text-to-audio model, not a video model")

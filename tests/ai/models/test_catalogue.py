@@ -97,6 +97,26 @@ def test_shipped_catalogue_has_the_required_models():
     assert cat["wan2.1-t2v-1.3b"].licence.name == "Apache-2.0"
 
 
+def test_every_video_entry_has_the_issues_fields():
+    """id, family, task, repo, revision, download size, licence, native sizes, fps, frame rule, steps,
+    guidance, scheduler and memory per plan; licences as known for each family."""
+    for e in (e for e in load_catalogue().values() if e.is_video):
+        assert e.id and e.family in ("cogvideox", "wan", "ltx") and e.task in ("text-to-video", "image-to-video")
+        assert e.repo and e.repo.count("/") == 1 and e.revision and e.size_gb > 0
+        assert (e.width, e.height) in e.sizes and e.fps > 0 and e.frames.valid(e.frames.default)
+        assert e.steps > 0 and e.guidance > 0 and e.scheduler
+        assert set(e.memory_bytes()) == set(MemoryPlan)
+        lic = e.licence
+        if e.family == "wan" or e.id == "cogvideox-2b":
+            assert lic.name == "Apache-2.0" and lic.url == "https://www.apache.org/licenses/LICENSE-2.0"
+        elif e.family == "cogvideox":
+            assert lic.name == "CogVideoX License" and lic.url == f"https://huggingface.co/{e.repo}/blob/main/LICENSE"
+        else:
+            assert "Open Weights" in lic.name and lic.url.endswith("/Lightricks/LTX-Video/blob/main/"
+                                                                 "LTX-Video-Open-Weights-License-0.X.txt")
+            assert not lic.verified and "$10M" in lic.note
+
+
 @pytest.mark.parametrize(("model_id", "size", "fps", "rule"), [
     ("cogvideox1.5-5b", (1360, 768), 16, "16N+1"),
     ("cogvideox-2b", (720, 480), 8, "8N+1"),
@@ -280,9 +300,9 @@ def test_pull_patterns_take_only_safe_files():
     assert not any(p.startswith("feature_extractor") for p in patterns)
 
 
-@pytest.mark.parametrize("model_id", list(load_catalogue()))
+@pytest.mark.parametrize("model_id", [e.id for e in load_catalogue().values() if e.is_video])
 def test_every_catalogue_model_snaps_to_the_nearest_valid_count(model_id):
-    """For each entry (every family): the snapped count follows its rule, stays in range, and no valid
+    """For each video entry (every family): the snapped count follows its rule, stays in range, and no valid
     count is nearer the asked length."""
     e = get_model(model_id)
     rule = e.frames
