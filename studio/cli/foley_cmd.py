@@ -93,6 +93,8 @@ def _plan(args) -> Plan:
     from studio.ai.foley.sources.video_to_audio import available_models, get_model, require_accepted
 
     plan = Plan(override=args.prompt_mode == "override")
+    if args.steps is not None and args.steps < 1:
+        raise UsageError(f"studio foley: --steps must be at least 1, not {args.steps}")
     if plan.override and not (args.prompt or "").strip():
         raise UsageError("studio foley: --prompt-mode override needs --prompt TEXT")
     sources = available_sources()
@@ -141,8 +143,8 @@ def _label(args, plan: Plan, found, ctx, start: float, end: float):
 def _sounds(args, plan: Plan, found, ctx, *, fps, sample_rate: int, offset: int, duration: float, start: float,
             end: float):
     """Lay out the sounds: one per event from the source, or the video-to-audio soundtrack."""
+    from studio.ai.foley.pipeline import design
     from studio.ai.foley.placement import layout
-    from studio.ai.foley.sources.base import render_all
 
     span = _Span(ctx, start, end)
     if plan.v2a is not None:
@@ -157,10 +159,8 @@ def _sounds(args, plan: Plan, found, ctx, *, fps, sample_rate: int, offset: int,
 
             raise Cancelled() from None
         return layout([bed_event(plan.v2a, 0.0, duration)], [sound], fps=fps, sample_rate=sample_rate, offset=offset)
-    if hasattr(plan.source, "context"):
-        plan.source.context = span
-    sounds = render_all(plan.source, found, sample_rate=sample_rate, prompt=args.prompt or "")
-    return layout(found, sounds, fps=fps, sample_rate=sample_rate, offset=offset)
+    return design(found, fps=fps, sample_rate=sample_rate, prompt=args.prompt or "", offset=offset,
+                  source=plan.source, context=span)
 
 
 def _job(args, info, events, out, plan: Plan, project=None, offset: int = 0):

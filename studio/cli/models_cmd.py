@@ -241,7 +241,7 @@ def _remove(args) -> int:
 
 def add_parser(sub) -> None:
     """Register ``studio models`` and its subcommands on the top-level subparsers."""
-    p = sub.add_parser("models", help="list, download, check and remove video models")
+    p = sub.add_parser("models", help="list, download, check and remove models (video generation and foley)")
     msub = p.add_subparsers(dest="models_command", parser_class=type(p), metavar="{list,pull,verify,remove}")
     q = msub.add_parser("list", help="catalogue models, installed or not, size and licence")
     q.add_argument("--json", action="store_true", help="machine-readable output")

@@ -9,13 +9,14 @@ import math
 import os
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
 from .analysis import analyze
 from .events import Event, detect_events
 from .placement import Placed, layout, mixdown
-from .sources.base import get_source, render_all
+from .sources.base import FoleySource, get_source, render_all
 
 DEFAULT_BACKEND = "synth"
 
@@ -36,9 +37,13 @@ def detect(path: str | os.PathLike[str], **kw) -> tuple[list[Event], Fraction, f
 
 
 def design(events: list[Event], *, fps: Fraction, sample_rate: int = 48000, backend: str = DEFAULT_BACKEND,
-           prompt: str = "", offset: int = 0) -> list[Placed]:
-    """Sounds for ``events`` from ``backend``, laid out at sequence rate ``fps`` from frame ``offset``."""
-    source = get_source(backend)
+           prompt: str = "", offset: int = 0, source: FoleySource | None = None, context: Any = None) -> list[Placed]:
+    """Sounds for ``events`` from ``backend`` (or an already made ``source``), laid out at sequence
+    rate ``fps`` from frame ``offset``. A model source (``tta``) reports its steps to, and stops on
+    the cancel of, ``context`` (a JobContext)."""
+    source = get_source(backend) if source is None else source
+    if context is not None and hasattr(source, "context"):
+        source.context = context
     sounds = render_all(source, events, sample_rate=sample_rate, prompt=prompt)
     return layout(events, sounds, fps=fps, sample_rate=sample_rate, offset=offset)
 

@@ -12,6 +12,7 @@ import pytest
 
 from studio.ai.foley.events import Event
 from studio.ai.foley.onset import detect_onset, trim_around_onset
+from studio.ai.foley.pipeline import design
 from studio.ai.foley.placement import layout, mixdown
 from studio.ai.foley.sources import available_sources
 from studio.ai.foley.sources.text_to_audio import TextToAudioError, TextToAudioSource, prompt_for, resample
@@ -238,9 +239,9 @@ def test_cancel_stops_between_steps(tiny):
         ctx.cancel()
 
     ctx.on_progress = progress
-    source = TextToAudioSource(tiny, steps=5, context=ctx)
-    with pytest.raises(Cancelled):
-        source.render_all(EVENTS[:1], sample_rate=SR)
+    source = TextToAudioSource(tiny, steps=5)
+    with pytest.raises(Cancelled):  # the pipeline's design step hands the job context to the source
+        design(EVENTS[:1], fps=Fraction(25), sample_rate=SR, source=source, context=ctx)
     assert len(seen) == 1 and not source._takes
 
 
