@@ -168,3 +168,18 @@ def test_video_to_audio_needs_its_licence_accepted(tmp_path, capsys, ball, monke
     x = np.abs(_first_audio(out))
     onsets = np.nonzero(np.diff((x > 0.1).astype(int)) == 1)[0] + 1  # the decoder drops the AAC priming
     assert len(onsets) == 2 and np.all(np.abs(onsets / 48000 - np.array([0.5, 2.0])) <= 0.001)
+
+
+def test_video_to_audio_into_a_project_is_one_clip(tmp_path, capsys, ball, monkeypatch):
+    from tests.ai.foley.test_video_to_audio import install
+
+    install(monkeypatch)
+    project = tmp_path / "p.studio"
+    assert run(capsys, "new", project, "--fps", "25")[0] == 0
+    code, stdout, err = run(capsys, "foley", ball.path, "--into", project, "--at", "1", "--backend", "clicks",
+                            "--accept-licence")
+    assert code == 0, err
+    p = load_project(project)
+    clips = [c for t in p.sequence.tracks if t.name.startswith("Foley") for c in t.clips]
+    assert len(clips) == 1 and clips[0].position == 25 and clips[0].name == "clicks (video-to-audio)"
+    assert clips[0].duration == ball.frames  # the soundtrack covers the whole clip
