@@ -158,7 +158,8 @@ def cmd_generate(args) -> int:
     out = _output_path(args.output) if args.output else None
     folder, model_id, revision, entry = _resolve_model(args)
     backend = get_backend(args.backend)
-    probe_request = GenerateRequest(args.prompt, model_path=str(folder), image=args.image)
+    pipeline = entry.pipeline if entry is not None else ""  # one folder can serve two catalogue ids (LTX t2v/i2v)
+    probe_request = GenerateRequest(args.prompt, model_path=str(folder), image=args.image, pipeline=pipeline)
     caps = backend.capabilities(probe_request)
     frames, fps, said = _frames(args, caps, entry)
     width, height = size or ((entry.width, entry.height) if entry is not None else caps.default_size)
@@ -167,7 +168,7 @@ def cmd_generate(args) -> int:
         steps=args.steps or (entry.steps if entry is not None else 50),
         guidance=args.guidance if args.guidance is not None else (entry.guidance if entry is not None else 6.0),
         width=width, height=height, frames=frames, fps=fps, image=args.image, model_id=model_id,
-        model_path=str(folder), revision=revision, device=args.device)
+        model_path=str(folder), revision=revision, device=args.device, pipeline=pipeline)
     if hasattr(backend, "check"):
         backend.check(request)  # GenerateError: one line, before any heavy work
     if said:

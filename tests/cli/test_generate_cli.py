@@ -314,3 +314,25 @@ def test_a_missing_catalogue_model_names_the_exact_pull_command(hub, tmp_path, c
     assert not (tmp_path / "x.mp4").exists()
     code, _, err = run(capsys, "generate", "a cat", "--model", "audioldm2", "-o", tmp_path / "x.mp4")
     one_line_error(code, err, "audioldm2 is a text-to-audio model, not a video model")
+
+
+def test_one_cached_ltx_folder_serves_text_and_image_to_video(tiny_ltx, hub, tmp_path, capsys):
+    """ltx-video and ltx-video-i2v share the repo (its model_index.json says LTXPipeline): the i2v id loads
+    the same folder as LTXImageToVideoPipeline; the t2v id refuses an image."""
+    from PIL import Image
+
+    hf_cache(hub, "Lightricks/LTX-Video", tiny_ltx)
+    image = tmp_path / "still.png"
+    Image.new("RGB", (32, 32), (250, 250, 0)).save(image)
+    out = tmp_path / "moving.mp4"
+    code, _, err = run(capsys, "generate", "it moves", "--model", "ltx-video-i2v", "--image", image, "--seconds", "0.5",
+                       *LTX, "-o", out)
+    assert code == 0, err
+    assert probe(out).video_frames == 9
+    recipe = json.loads((tmp_path / "moving.recipe.json").read_text())
+    assert recipe["model_id"] == "ltx-video-i2v" and recipe["source_image"] == str(image)
+    code, _, err = run(capsys, "generate", "it moves", "--model", "ltx-video", "--image", image, *LTX,
+                       "-o", tmp_path / "no.mp4")
+    one_line_error(code, err, "text-to-video model; it does not take --image")
+    code, _, err = run(capsys, "generate", "it moves", "--model", "ltx-video-i2v", *LTX, "-o", tmp_path / "no.mp4")
+    one_line_error(code, err, "give it --image")

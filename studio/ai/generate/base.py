@@ -87,6 +87,9 @@ class GenerateRequest:
     model_path: str | None = None  # a local diffusers folder
     revision: str = ""
     device: str | None = None  # None: auto (CUDA, MPS, else CPU)
+    #: the pipeline class to load the folder with ("": the one its model_index.json names); a catalogue
+    #: entry sets it where one folder serves two tasks (LTX-Video image-to-video from the LTXPipeline folder)
+    pipeline: str = ""
     extra: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
 

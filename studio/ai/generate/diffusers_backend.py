@@ -74,14 +74,14 @@ class DiffusersVideoBackend:
         return Path(request.model_path)
 
     def capabilities(self, request: GenerateRequest) -> Capabilities:
-        return inspect_folder(self._folder(request)).capabilities
+        return inspect_folder(self._folder(request)).capabilities_as(request.pipeline)
 
     def check(self, request: GenerateRequest) -> Capabilities:
         """Validate ``request`` against the model before any heavy work; returns its capabilities."""
         return self._check(request, inspect_folder(self._folder(request)))
 
     def _check(self, request: GenerateRequest, info: FolderInfo) -> Capabilities:
-        caps, name = info.capabilities, self._folder(request).name
+        caps, name = info.capabilities_as(request.pipeline), self._folder(request).name
         if info.unsafe:
             raise GenerateError(info.unsafe)
         if request.image and not caps.image_to_video:
@@ -100,10 +100,10 @@ class DiffusersVideoBackend:
         return caps
 
     # --- loading ---------------------------------------------------------------------------
-    def _load(self, info: FolderInfo, device: str, dtype: Any) -> Any:
+    def _load(self, info: FolderInfo, class_name: str, device: str, dtype: Any) -> Any:
         import diffusers
 
-        folder, class_name = info.path, info.class_name
+        folder = info.path
         cls = getattr(diffusers, class_name)
         try:
             with _quiet_loading():
@@ -143,9 +143,11 @@ class DiffusersVideoBackend:
         frames = request.frames or caps.default_frames
         fps = request.fps or caps.fps
         context.progress(0.0, f"loading {folder.name}")
-        key = CacheKey.of(str(info.path), request.revision or None, dtype, device)
+        class_name = request.pipeline or info.class_name
+        model = str(info.path) if class_name == info.class_name else f"{info.path} as {class_name}"
+        key = CacheKey.of(model, request.revision or None, dtype, device)
         needs = _needs(info)
-        with self.cache.use(key, lambda: self._load(info, device, dtype),
+        with self.cache.use(key, lambda: self._load(info, class_name, device, dtype),
                             expected_bytes=needs[MemoryPlan.NONE] if device != "cpu" else None) as pipe:
             context.check()
             plan = getattr(pipe, "_studio_plan", None)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,17 @@ class FolderInfo:
     capabilities: Capabilities
     unsafe: str | None
     component_bytes: tuple[tuple[str, int], ...]
+    configs: tuple[dict[str, Any], dict[str, Any]] = field(default=({}, {}), compare=False, repr=False)
+
+    def capabilities_as(self, class_name: str) -> Capabilities:
+        """Capabilities when the folder is loaded as ``class_name`` (a pipeline of the same family)."""
+        if not class_name or class_name == self.class_name:
+            return self.capabilities
+        if class_name not in PIPELINES or PIPELINES[class_name][0] != PIPELINES[self.class_name][0]:
+            same = [n for n, (f, _) in PIPELINES.items() if f == PIPELINES[self.class_name][0]]
+            raise GenerateError(f"{self.path.name} holds a {self.class_name}; it cannot be loaded as {class_name} "
+                                f"(only as {' or '.join(same)})")
+        return _capabilities_from(class_name, *self.configs)
 
 
 _MAX_CACHED = 32
@@ -86,7 +97,8 @@ def inspect_folder(folder: str | Path) -> FolderInfo:
     if info is not None:
         return info
     name = _pipeline_class(real, shown=folder)
-    info = FolderInfo(real, name, _capabilities(real, name), _unsafe(real), _component_bytes(real))
+    configs = _json(real / "transformer" / "config.json"), _json(real / "vae" / "config.json")
+    info = FolderInfo(real, name, _capabilities_from(name, *configs), _unsafe(real), _component_bytes(real), configs)
     with _infos_lock:
         for old in [k for k in _infos if k[0] == key[0]]:  # an older state of the same folder
             del _infos[old]
@@ -138,10 +150,8 @@ def capabilities_of(folder: str | Path) -> Capabilities:
     return inspect_folder(folder).capabilities
 
 
-def _capabilities(folder: Path, name: str) -> Capabilities:
+def _capabilities_from(name: str, transformer: dict[str, Any], vae: dict[str, Any]) -> Capabilities:
     family, i2v = PIPELINES[name]
-    transformer = _json(folder / "transformer" / "config.json")
-    vae = _json(folder / "vae" / "config.json")
     if family == "cogvideox":
         v15 = transformer.get("patch_size_t") is not None
         spatial = 2 ** (len(vae.get("block_out_channels", (0,) * 4)) - 1)

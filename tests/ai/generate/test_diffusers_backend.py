@@ -187,3 +187,10 @@ def test_ltx_folder_capabilities(tiny_ltx):
     assert caps.size_multiple == 32 and caps.fps == 24  # LTXPipeline refuses sides not divisible by 32
     with pytest.raises(GenerateError, match="multiples of 32"):
         get_backend("diffusers").check(request(tiny_ltx, width=48, height=32))
+
+
+def test_a_folder_loads_only_as_a_pipeline_of_its_family(tiny_ltx, tiny_cogvideox):
+    backend = get_backend("diffusers")
+    assert backend.capabilities(request(tiny_ltx, pipeline="LTXImageToVideoPipeline")).image_to_video
+    with pytest.raises(GenerateError, match="cannot be loaded as WanPipeline"):
+        backend.check(request(tiny_cogvideox, pipeline="WanPipeline"))
