@@ -336,3 +336,16 @@ def test_one_cached_ltx_folder_serves_text_and_image_to_video(tiny_ltx, hub, tmp
     one_line_error(code, err, "text-to-video model; it does not take --image")
     code, _, err = run(capsys, "generate", "it moves", "--model", "ltx-video-i2v", *LTX, "-o", tmp_path / "no.mp4")
     one_line_error(code, err, "give it --image")
+
+
+def test_cogvideox15_from_the_hf_cache_snaps_to_16n1_at_16_fps(tmp_path_factory, hub, tmp_path, capsys):
+    from tests.ai.generate.tiny_models import cogvideox15_folder
+
+    hf_cache(hub, "zai-org/CogVideoX1.5-5B", cogvideox15_folder(tmp_path_factory))
+    out = tmp_path / "wide.mp4"
+    code, stdout, err = run(capsys, "generate", "a tree", "--model", "cogvideox1.5-5b", "--seconds", "2",
+                            "--steps", "2", "--size", "32x32", "-o", out)
+    assert code == 0, err
+    assert "2.06 s = 33 frames at 16 fps" in stdout  # 32 frames asked; 16N+1 nearest is 33
+    info = probe(out)
+    assert info.video_frames == 33 and info.fps == 16 and (info.width, info.height) == (32, 32)

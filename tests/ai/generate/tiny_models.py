@@ -192,3 +192,33 @@ def wan_i2v_folder(tmp_path_factory) -> Path:
     if "wan-i2v" not in _built:
         _built["wan-i2v"] = build_wan_i2v(tmp_path_factory.mktemp("tiny-wan-i2v"))
     return _built["wan-i2v"]
+
+
+def build_cogvideox15(folder: Path) -> Path:
+    """A tiny CogVideoX 1.5 (temporal patches of 2, rotary embeddings: the 16N+1-frame family)."""
+    import torch
+    from diffusers import AutoencoderKLCogVideoX, CogVideoXDPMScheduler, CogVideoXPipeline, CogVideoXTransformer3DModel
+
+    torch.manual_seed(0)
+    transformer = CogVideoXTransformer3DModel(
+        num_attention_heads=2, attention_head_dim=16, in_channels=4, out_channels=4, time_embed_dim=2,
+        text_embed_dim=32, num_layers=1, sample_width=4, sample_height=4, sample_frames=9, patch_size=2,
+        patch_size_t=2, temporal_compression_ratio=4, max_text_seq_length=16, use_rotary_positional_embeddings=True)
+    torch.manual_seed(0)
+    vae = AutoencoderKLCogVideoX(
+        in_channels=3, out_channels=3, down_block_types=("CogVideoXDownBlock3D",) * 4,
+        up_block_types=("CogVideoXUpBlock3D",) * 4, block_out_channels=(8, 8, 8, 8), latent_channels=4,
+        layers_per_block=1, norm_num_groups=2, temporal_compression_ratio=4)
+    torch.manual_seed(0)
+    tokenizer, text_encoder = tiny_t5()
+    pipe = CogVideoXPipeline(tokenizer=tokenizer, text_encoder=text_encoder, vae=vae, transformer=transformer,
+                             scheduler=CogVideoXDPMScheduler())
+    pipe.save_pretrained(folder, safe_serialization=True)
+    return Path(folder)
+
+
+def cogvideox15_folder(tmp_path_factory) -> Path:
+    """The tiny CogVideoX 1.5 folder, built once per test session."""
+    if "cogvideox1.5" not in _built:
+        _built["cogvideox1.5"] = build_cogvideox15(tmp_path_factory.mktemp("tiny-cogvideox1.5"))
+    return _built["cogvideox1.5"]
