@@ -97,6 +97,33 @@ def refine_contact(v: np.ndarray, j: int, span: int = 3) -> tuple[float, float]:
     return best_t, dv
 
 
+def trailing_median(x: np.ndarray, k: int) -> np.ndarray:
+    """``out[i]`` = median of ``x[max(0, i - k):i]`` (``x[0]`` for ``i = 0``), vectorised."""
+    x = np.asarray(x, dtype=np.float64)
+    n = len(x)
+    out = np.empty(n)
+    for i in range(min(n, k + 1)):
+        out[i] = np.median(x[:i]) if i else (x[0] if n else 0.0)
+    if n > k:
+        out[k:] = np.median(np.lib.stride_tricks.sliding_window_view(x, k)[: n - k], axis=1)
+    return out
+
+
+def _neighbour_median(x: np.ndarray, k: int) -> np.ndarray:
+    """``out[i]`` = median of ``x[max(1, i - k):i]`` and ``x[i + 1:min(n, i + k + 1)]`` (0 if none)."""
+    x = np.asarray(x, dtype=np.float64)
+    n = len(x)
+    out = np.zeros(n)
+    inner = np.arange(k + 1, n - k)
+    if len(inner):
+        windows = np.lib.stride_tricks.sliding_window_view(x, 2 * k + 1)[inner - k]
+        out[inner] = np.median(np.delete(windows, k, axis=1), axis=1)
+    for i in (*range(1, min(n, k + 1)), *range(max(k + 1, n - k), n)):
+        local = np.concatenate([x[max(1, i - k):i], x[i + 1:min(n, i + k + 1)]])
+        out[i] = float(np.median(local)) if len(local) else 0.0
+    return out
+
+
 def _region(cx: float, cy: float) -> str:
     rows, cols = GRID
     return f"{min(rows - 1, int(cy * rows))},{min(cols - 1, int(cx * cols))}"
@@ -216,10 +243,10 @@ def _explosions(f: Features) -> list[Event]:
     fps, a, luma = float(f.fps), f.bright_area, f.luma
     pixels = f.width * f.height
     events = []
+    bases_a, bases_l = trailing_median(a, 6), trailing_median(luma, 6)
     i = 1
     while i < f.frames - 2:
-        base_a = float(np.median(a[max(0, i - 6):i]))
-        base_l = float(np.median(luma[max(0, i - 6):i]))
+        base_a, base_l = float(bases_a[i]), float(bases_l[i])
         first = a[i] - base_a
         if first * pixels < 6 or luma[i] - base_l < 8:
             i += 1
@@ -257,23 +284,25 @@ def _cuts(f: Features, flashes: list[Event]) -> list[Event]:
     for e in flashes:
         first = round((e.time - f.start_time) * fps)
         skip.update(range(first, first + round(e.duration * fps) + 1))
-    for i in range(1, f.frames):
-        lo, hi = max(1, i - 6), min(f.frames, i + 7)
-        local = np.concatenate([h[lo:i], h[i + 1:hi]])
-        base = float(np.median(local)) if len(local) else 0.0
-        if h[i] > 0.5 and h[i] > 4 * base + 0.1:
+    bases = _neighbour_median(h, 6)
+    for i in np.nonzero(h > 0.5)[0]:
+        if i == 0:
+            continue
+        base = bases[i]
+        if h[i] > 4 * base + 0.1:
             if i in skip:
                 continue
-            events.append(Event(time=f.start_time + i / fps, kind="cut", strength=round(min(1.0, h[i] / 2), 4),
-                                x=0.5, label="cut"))
+            events.append(Event(time=f.start_time + int(i) / fps, kind="cut",
+                                strength=round(float(min(1.0, h[i] / 2)), 4), x=0.5, label="cut"))
     return events
 
 
 def _flashes(f: Features) -> list[Event]:
     events, fps, luma = [], float(f.fps), f.luma
+    bases = trailing_median(luma, 6)
     i = 1
     while i < f.frames:
-        base = float(np.median(luma[max(0, i - 6):i]))
+        base = float(bases[i])
         rise = luma[i] - base
         if rise > 20:
             end = i
