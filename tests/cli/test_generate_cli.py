@@ -333,9 +333,9 @@ def test_one_cached_ltx_folder_serves_text_and_image_to_video(tiny_ltx, hub, tmp
     assert recipe["model_id"] == "ltx-video-i2v" and recipe["source_image"] == str(image)
     code, _, err = run(capsys, "generate", "it moves", "--model", "ltx-video", "--image", image, *LTX,
                        "-o", tmp_path / "no.mp4")
-    one_line_error(code, err, "text-to-video model; it does not take --image")
+    one_line_error(code, err, "ltx-video is a text-to-video model; it does not take --image")
     code, _, err = run(capsys, "generate", "it moves", "--model", "ltx-video-i2v", *LTX, "-o", tmp_path / "no.mp4")
-    one_line_error(code, err, "give it --image")
+    one_line_error(code, err, "ltx-video-i2v is an image-to-video model; give it --image")
 
 
 def test_cogvideox15_from_the_hf_cache_snaps_to_16n1_at_16_fps(tmp_path_factory, hub, tmp_path, capsys):

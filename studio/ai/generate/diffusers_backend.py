@@ -81,7 +81,8 @@ class DiffusersVideoBackend:
         return self._check(request, inspect_folder(self._folder(request)))
 
     def _check(self, request: GenerateRequest, info: FolderInfo) -> Capabilities:
-        caps, name = info.capabilities_as(request.pipeline), self._folder(request).name
+        caps = info.capabilities_as(request.pipeline)
+        name = request.model_id or self._folder(request).name  # a cache snapshot's folder name is a commit hash
         if info.unsafe:
             raise GenerateError(info.unsafe)
         if request.image and not caps.image_to_video:
@@ -205,7 +206,8 @@ class DiffusersVideoBackend:
 
 def _decode_fits(device: str, frames: int, width: int, height: int) -> bool:
     """True when the VAE decode of this many pixels (at a generous ``DECODE_BYTES_PER_PIXEL``) needs under a
-    quarter of the device's free memory: then it cannot run out and needs no separate, latents-saving step."""
+    quarter of the device's free memory: then it is far from running out and needs no separate, latents-saving
+    step (a bigger one denoises to latents first and decodes them with ``decode_with_retry``)."""
     free = available_bytes(device)
     return free is not None and int(frames) * int(width) * int(height) * DECODE_BYTES_PER_PIXEL * 4 <= free
 
