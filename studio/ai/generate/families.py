@@ -1,6 +1,7 @@
 """What a diffusers video folder is: its pipeline class (model_index.json ``_class_name``), the
 family, and the family's shape rules (frames, size multiple, rate), read from the configs alone.
-No torch here."""
+``inspect_folder`` reads a folder once per (path, modification times), so repeated generations with
+one model cost a dozen stat calls instead of config reads and a walk over its weights. No torch here."""
 
 from __future__ import annotations
 
