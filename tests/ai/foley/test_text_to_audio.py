@@ -26,12 +26,12 @@ EVENTS = [Event(0.4, "impact", 0.9, 0.2, "metal hit"), Event(1.1, "impact", 0.5,
 def build_stable_audio(folder: Path) -> Path:
     """A tiny random StableAudioPipeline (configs after diffusers' own tests) saved in the diffusers layout.
 
-    The scheduler is EDM DPM-Solver: the real model's CosineDPMSolverMultistepScheduler needs torchsde.
+    The scheduler is the real model's CosineDPMSolverMultistepScheduler (Brownian-tree noise via torchsde).
     """
     import torch
     from diffusers import (
         AutoencoderOobleck,
-        EDMDPMSolverMultistepScheduler,
+        CosineDPMSolverMultistepScheduler,
         StableAudioDiTModel,
         StableAudioPipeline,
         StableAudioProjectionModel,
@@ -43,8 +43,8 @@ def build_stable_audio(folder: Path) -> Path:
     transformer = StableAudioDiTModel(sample_size=256, in_channels=3, num_layers=2, attention_head_dim=4,
                                       num_key_value_attention_heads=2, out_channels=3, cross_attention_dim=4,
                                       time_proj_dim=8, global_states_input_dim=8, cross_attention_input_dim=4)
-    scheduler = EDMDPMSolverMultistepScheduler(solver_order=2, prediction_type="v_prediction", sigma_data=1.0,
-                                               sigma_schedule="exponential")
+    scheduler = CosineDPMSolverMultistepScheduler(solver_order=2, prediction_type="v_prediction", sigma_data=1.0,
+                                                  sigma_schedule="exponential")
     torch.manual_seed(0)
     vae = AutoencoderOobleck(encoder_hidden_size=6, downsampling_ratios=[1, 2], decoder_channels=3,
                              decoder_input_channels=3, audio_channels=2, channel_multiples=[2, 4], sampling_rate=1000)
@@ -217,8 +217,8 @@ def test_tiny_pipeline_makes_one_sound_per_event(tiny):
     assert len(source._takes) == 2  # the two metal hits share one generation...
     assert not np.array_equal(sounds[0].samples[:1000], sounds[1].samples[:1000])  # ...varied per event
     assert sum("step 2/2" in m for m in steps) == 2 and "sound 1/2" in steps[0]
-    for take in source._takes.values():  # the onset is where the detector finds the transient
-        assert abs(detect_onset(take.samples, SR) - take.onset) <= SR // 1000
+    for take in source._takes.values():  # trimmed to the 20 ms pre-roll before the detected transient
+        assert 0 <= take.onset <= int(0.02 * SR) and len(take.samples) > take.onset
 
 
 def test_same_seed_same_audio(tiny):

@@ -16,7 +16,8 @@ trimmed to a short pre-roll before it, and ``Sound.onset`` points at it, so plac
 that sample on the event time.
 
 Real Stable Audio Open folders name ``CosineDPMSolverMultistepScheduler``, which needs the
-``torchsde`` package (``pip install torchsde``); loading without it gives one clear error.
+``torchsde`` package (a dependency; the tiny test pipeline uses that scheduler too); an install
+without it gets one clear error on loading.
 """
 
 from __future__ import annotations
