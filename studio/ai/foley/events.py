@@ -160,10 +160,13 @@ def _impacts(f: Features, min_speed: float) -> list[Event]:
             typical = float(np.median(local)) if len(local) else 0.0
             if drop < max(1.5 * min_speed, 4.0 * typical):
                 continue
-            if s * after > -0.2 * abs(before):  # a stop: it must stay stopped
+            if s * after > -0.2 * abs(before):
+                # a stop: it must stay stopped, or bounce back (a contact mid-interval averages to ~0)
                 rest = v[j:min(n, j + 3)]
-                if np.any(np.abs(rest) > 0.5 * abs(before)):
-                    continue
+                if np.any(s * rest > 0.5 * abs(before)):
+                    continue  # it moves on the same way
+                if np.any(np.abs(rest) > 0.5 * abs(before)) and not s * v[min(n - 1, j + 1)] < -0.5 * abs(before):
+                    continue  # it jerks about rather than stopping or bouncing straight back
             t, change = refine_contact(v, j)
             if axis == "y":
                 label = "impact (floor)" if before > 0 else "impact (ceiling)"

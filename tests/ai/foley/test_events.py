@@ -127,3 +127,32 @@ def test_moving_camera_fallback_uses_optical_flow(balls, monkeypatch):
     found = [e.time * float(ball.fps) for e in detect_events(features) if e.kind == "impact"]
     assert len(found) == len(ball.impact_frames)
     assert all(abs(f - t) < 1.0 for f, t in zip(found, ball.impact_frames, strict=True))
+
+
+def _track_features(ys: np.ndarray, fps: int = 30):
+    """Features of a blob whose centroid height (analysis px, y down) is ``ys`` per frame."""
+    from fractions import Fraction
+
+    from studio.ai.foley.analysis import Features
+
+    n = len(ys)
+    vy = np.diff(ys, prepend=ys[:1])
+    zeros = np.zeros(n)
+    return Features(path="", fps=Fraction(fps), frames=n, width=256, height=144, source_width=640, source_height=360,
+                    start_time=0.0, diff=zeros, luma=np.full(n, 60.0), hist_delta=zeros, vx=np.full(n, 1.0), vy=vy,
+                    cx=np.linspace(0.1, 0.9, n), cy=ys / 144, area=np.full(n, 0.01), region_mag=np.zeros((n, 3, 4)),
+                    region_dir=np.zeros((n, 3, 4)), tracking="background", foot_vy=vy, fg_height=np.full(n, 12.0))
+
+
+@pytest.mark.parametrize("first", [15.5, 15.25, 15.0])
+def test_contact_in_the_middle_of_a_frame_interval(first):
+    """A bounce exactly between two frames shows both frames at the same height: the interval's
+    mean velocity is ~0 between a fast fall and a fast rise. It is a contact, not a stop."""
+    period, n = 27, 120
+    t = np.arange(n, dtype=float)
+    phase = ((t - first) % period) / period
+    ys = 120 - 100 * 4 * phase * (1 - phase)
+    truth = np.arange(first, n - 1, period)
+    found = [e.time * 30 for e in detect_events(_track_features(ys)) if e.kind == "impact"]
+    assert len(found) == len(truth)
+    assert max(abs(f - t) for f, t in zip(found, truth, strict=True)) < 0.1
