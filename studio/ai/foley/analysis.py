@@ -163,8 +163,6 @@ def analyze(path: str | os.PathLike[str], *, width: int = ANALYSIS_WIDTH,
             progress: Callable[[int], None] | None = None,
             cancelled: Callable[[], bool] | None = None) -> Features:
     """Decode ``path`` once at analysis size and measure it. Raises MediaError."""
-    import cv2
-
     path = os.fspath(path)
     if not os.path.exists(path):
         raise MediaError(path, "no such file")
@@ -175,6 +173,8 @@ def analyze(path: str | os.PathLike[str], *, width: int = ANALYSIS_WIDTH,
     info: dict = {}
     worker = threading.Thread(target=_decode_grey, args=(path, width, frames, stop, info), daemon=True)
     worker.start()
+    import cv2  # while the decoder opens the file
+
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
     dis.setFinestScale(1)  # flow at 1/8 of analysis size: enough for regional means, ~1/5 of the cost
     threads = cv2.getNumThreads()
