@@ -94,7 +94,8 @@ class ShotSettings:
             self.prompt, negative_prompt=self.negative_prompt, seed=self.seed, steps=self.steps,
             guidance=self.guidance, width=self.width, height=self.height, frames=self.frames, fps=self.fps,
             image=image, model_id=self.entry.id, model_path=str(self.folder),
-            revision="" if self.entry.repo is None else self.entry.revision)
+            revision="" if self.entry.repo is None else self.entry.revision,
+            pipeline=self.entry.pipeline)  # one folder can serve two catalogue ids (LTX t2v and i2v)
 
 
 class GenerateDialog(QDialog):

@@ -9,7 +9,7 @@ import pytest
 
 from studio.ai.models.catalogue import load_catalogue
 from studio.core.media_pool import Recipe
-from studio.ui.generate_dialog import GenerateDialog, snap_text
+from studio.ui.generate_dialog import GenerateDialog, ShotSettings, snap_text
 from tests.ai.generate.tiny_models import cogvideox_folder, cogvideox_i2v_folder
 
 
@@ -122,3 +122,11 @@ def test_regenerate_is_prefilled_from_the_recipe_with_a_new_seed(make, tiny):
     assert not lost.problem.isHidden() and f"({tiny.name}) is not on this machine" in lost.problem.text()
     lost.model.setCurrentIndex(lost.model.count() - 2)  # another model: the complaint goes
     assert lost.problem.isHidden()
+
+
+
+def test_the_request_names_the_catalogue_entrys_pipeline(tmp_path):
+    """ltx-video and ltx-video-i2v share one folder: Extend must load it as the image-to-video pipeline."""
+    entry = load_catalogue()["ltx-video-i2v"]
+    s = ShotSettings(entry, tmp_path, "the car drives on", "", 1, 2, 3.0, 64, 64, 9)
+    assert s.request(image="x.png").pipeline == entry.pipeline == "LTXImageToVideoPipeline"
