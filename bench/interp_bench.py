@@ -3,9 +3,9 @@
 1. Quality: synthetic motion at full rate (a textured background panning, a disc and a square moving
    against it, so there is occlusion), every other frame dropped, the dropped frames rebuilt at
    t = 0.5 by: our DIS-flow interpolator with the conform path's cut detection (the outgoing
-   frame held across a cut, as minterpolate's scene-change detection does), frame repetition, linear blending, and ffmpeg's
-   ``minterpolate=mi_mode=mci`` fed the half-rate frames and asked for double rate. PSNR (RGB) and
-   SSIM (luma, Gaussian 11x11, sigma 1.5) against the originals; wall time of each.
+   frame held across a cut, as minterpolate's scene-change detection does), frame repetition,
+   linear blending, and ffmpeg's ``minterpolate=mi_mode=mci`` fed the half-rate frames and asked
+   for double rate. PSNR (RGB) and SSIM (luma, Gaussian 11x11, sigma 1.5) against the originals; wall time of each.
 2. Speed: conform a 1360x768 16 fps clip to 3840x2160 60 fps, against just encoding that 4K60
    output (each source frame upscaled once, repeated, same encoder settings).
 

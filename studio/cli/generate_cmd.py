@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -81,51 +80,6 @@ def _output_path(text: str) -> Path:
     return check_output(out)
 
 
-class _Span:
-    """A JobContext seen through a progress range (for a step inside a bigger job)."""
-
-    def __init__(self, ctx, start: float, end: float, prefix: str = "") -> None:
-        self._ctx, self._start, self._end, self._prefix = ctx, start, end, prefix
-
-    def progress(self, fraction: float, message: str = "") -> None:
-        self._ctx.progress(self._start + (self._end - self._start) * fraction, self._prefix + message)
-
-    def __getattr__(self, name):
-        return getattr(self._ctx, name)
-
-
-def _job(backend, request, out: Path, *, conform_to=None, conformed: Path | None = None):
-    """Generate -> encode ``out`` (-> conform to ``conformed``); the result is (video, conform result or None).
-    A failure or cancel removes what it wrote (and ``out`` itself when it was a reserved take)."""
-    from studio.ai.generate.output import encode_mp4
-    from studio.jobs import Job, Priority
-
-    def run(ctx):
-        made: list[Path] = []
-        try:
-            end = 0.8 if conform_to else 0.95
-            video = backend.generate(request, _Span(ctx, 0.0, end))
-            ctx.check()
-            ctx.progress(end, "encoding")
-            encode_mp4(video.frames, video.fps, out, context=ctx)
-            made.append(out)
-            result = None
-            if conform_to is not None:
-                from studio.ai.enhance.conform import conform
-
-                fps, size = conform_to
-                ctx.progress(end, "conforming…")
-                made.append(conformed)
-                result = conform(out, conformed, fps=fps, size=size, context=_Span(ctx, end, 1.0, "conforming: "))
-            return video, result
-        except BaseException:
-            for p in made:
-                p.unlink(missing_ok=True)
-            raise
-
-    return Job(run, name="generate", gpu=1, priority=Priority.INTERACTIVE)
-
-
 def _run(job):
     """Run ``job`` with a progress bar on stderr; Ctrl-C cancels it (KeyboardInterrupt, exit 130)."""
     from .progress import run_command_job
@@ -174,31 +128,31 @@ def cmd_generate(args) -> int:
     if said:
         print(said)
     if out is not None:
-        return _to_file(backend, request, out)
-    return _into_project(backend, request, args)
+        return _to_file(args.backend, request, out)
+    return _into_project(args.backend, request, args)
 
 
 def _to_file(backend, request, out: Path) -> int:
-    from studio.ai.generate.output import recipe_dict, recipe_of, sidecar_for, write_recipe
+    from studio.ai.generate.in_place import shot_job
+    from studio.ai.generate.output import recipe_dict, sidecar_for, write_recipe
 
-    video, _ = _run(_job(backend, request, out))
-    recipe = recipe_of(video)
+    shot = _run(shot_job(request, out.parent, out.stem, backend=backend, out=out))
+    recipe = shot.asset.recipe
     sidecar = write_recipe(recipe, sidecar_for(out))
-    w, h = video.size
-    print(f"wrote {out} ({video.count} frames, {w}x{h} at {float(video.fps):g} fps, seed {request.seed}, "
-          f"{video.seconds:.1f} s); recipe {sidecar}")
+    w, h = shot.native_size
+    print(f"wrote {out} ({recipe.frames} frames, {w}x{h} at {float(shot.native_fps):g} fps, seed {request.seed}, "
+          f"{float(recipe.frames / shot.native_fps):.1f} s); recipe {sidecar}")
     logging.getLogger(__name__).debug("recipe %s", recipe_dict(recipe))
     return 0
 
 
 def _into_project(backend, request, args) -> int:
-    from studio.ai.enhance.conform import recipe_for
-    from studio.ai.generate.output import GENERATED_DIR, recipe_of, reserve_take, slug
+    from studio.ai.generate.in_place import shot_job
+    from studio.ai.generate.output import GENERATED_DIR, slug
     from studio.ai.generate.place import place_generated
     from studio.core.history import History
     from studio.core.projectfile import load_project, save_project
     from studio.core.timebase import format_timecode, parse_time
-    from studio.media.assets import asset_from_file
 
     project_path = Path(args.into)
     project = load_project(project_path)
@@ -206,30 +160,15 @@ def _into_project(backend, request, args) -> int:
     at = parse_time(args.at, pfps) if args.at is not None else project.sequence.duration
     settings = project.settings
     psize = (int(settings.width), int(settings.height))
-    needs_conform = Fraction(request.fps) != Fraction(pfps) or (request.width, request.height) != psize
-    folder = project_path.absolute().parent / GENERATED_DIR
-    out, take = reserve_take(folder, slug(request.prompt))
-    conformed = None
-    if needs_conform:
-        conformed = out.with_name(f"{out.stem}-{psize[0]}x{psize[1]}.mp4")
+    if Fraction(request.fps) != Fraction(pfps) or (request.width, request.height) != psize:
         print(f"conforming… ({request.width}x{request.height} at {float(request.fps):g} fps -> "
               f"{psize[0]}x{psize[1]} at {float(pfps):g} fps)")
-    try:
-        video, conform_result = _run(_job(backend, request, out, conform_to=(pfps, psize) if needs_conform else None,
-                                          conformed=conformed))
-    except BaseException:
-        out.unlink(missing_ok=True)  # the reserved (empty) take
-        raise
-    recipe = recipe_of(video)
-    final = out
-    if conform_result is not None:
-        recipe = recipe_for(conform_result, recipe)
-        final = conformed
-    asset = replace(asset_from_file(final), recipe=recipe)
+    folder = project_path.absolute().parent / GENERATED_DIR
+    shot = _run(shot_job(request, folder, slug(request.prompt), conform_to=(pfps, psize), backend=backend))
     history = History(project)
-    clip = place_generated(history, asset, at)
+    clip = place_generated(history, shot.asset, at)
     save_project(history.project, project_path)
     track = next(t for t in history.project.sequence.tracks if any(c.id == clip.id for c in t.clips))
-    print(f"placed {final.name} (take {take}, seed {request.seed}) at {format_timecode(at, pfps)} for "
-          f"{format_timecode(clip.duration, pfps)} on {track.name} in {project_path}")
+    print(f"placed {Path(shot.asset.path).name} (take {shot.take}, seed {request.seed}) at "
+          f"{format_timecode(at, pfps)} for {format_timecode(clip.duration, pfps)} on {track.name} in {project_path}")
     return 0

@@ -306,6 +306,28 @@ def test_a_cancelled_hf_cache_run_leaves_no_file_and_no_clip(tiny_cogvideox, hub
     assert path.read_bytes() == before and list((tmp_path / "generated").iterdir()) == []
 
 
+def test_a_cancelled_run_keeps_an_existing_output_file(tiny_cogvideox, hub, tmp_path, capsys, monkeypatch):
+    """-o onto an existing file: a cancel mid-generation leaves that file as it was (nothing is lost)."""
+    from studio.cli import generate_cmd
+    from studio.jobs import Cancelled, JobContext
+
+    hf_cache(hub, "zai-org/CogVideoX-2b", tiny_cogvideox)
+
+    def interrupted(job):
+        ctx = JobContext()
+        ctx.on_progress = lambda f, m: ctx.cancel() if m.endswith("step 1/2") else None
+        with pytest.raises(Cancelled):
+            job.fn(ctx)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(generate_cmd, "_run", interrupted)
+    out = tmp_path / "shot.mp4"
+    out.write_bytes(b"an earlier render")
+    code, _, _ = run(capsys, "generate", "a cat", "--model", "cogvideox-2b", *FAST, "-o", out)
+    assert code == 130 and out.read_bytes() == b"an earlier render"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".shot.")]  # no partial file left
+
+
 def test_a_missing_catalogue_model_names_the_exact_pull_command(hub, tmp_path, capsys):
     for model_id in ("ltx-video", "wan2.1-t2v-1.3b", "cogvideox-2b"):
         code, _, err = run(capsys, "generate", "a cat", "--model", model_id, "-o", tmp_path / "x.mp4")

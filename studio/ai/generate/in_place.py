@@ -38,7 +38,7 @@ class ShotResult:
     native_fps: Fraction
 
 
-class _Span:
+class Span:
     """A JobContext seen through a progress range (one step of a bigger job)."""
 
     def __init__(self, ctx: Any, start: float, end: float, prefix: str = "") -> None:
@@ -76,10 +76,11 @@ def unlink_all(paths) -> None:
 def shot_job(request: GenerateRequest, folder: str | os.PathLike[str], name: str, *,
              conform_to: tuple[Fraction, tuple[int, int]] | None = None,
              still: tuple[str, Fraction] | None = None, made: list[Path] | None = None,
-             backend: str = "diffusers") -> Job:
-    """A job writing ``folder/<name>-take<N>.mp4`` from ``request``; ``still`` = (media, seconds) first
-    writes that frame as the start image of an image-to-video request; ``conform_to`` = (fps, (w, h))
-    conforms the result when it differs. Result: a ``ShotResult``."""
+             backend: str = "diffusers", out: str | os.PathLike[str] | None = None) -> Job:
+    """A job writing ``folder/<name>-take<N>.mp4`` from ``request`` (or exactly ``out``, take 0, when
+    given: ``studio generate -o``); ``still`` = (media, seconds) first writes that frame as the start
+    image of an image-to-video request; ``conform_to`` = (fps, (w, h)) conforms the result when it
+    differs. Result: a ``ShotResult``. The editor and the CLI both run this one job."""
     made = made if made is not None else []
 
     def run(ctx: JobContext) -> ShotResult:
@@ -92,28 +93,33 @@ def shot_job(request: GenerateRequest, folder: str | os.PathLike[str], name: str
         req = request
         try:
             ctx.progress(0.0, "starting")
-            out, take = reserve_take(folder, name)
-            made.append(out)
+            if out is None:
+                path, take = reserve_take(folder, name)
+                made.append(path)  # the reserved (empty) take is ours from here on
+            else:
+                path, take = Path(out), 0  # an existing file there is replaced only by a finished encode
             if still is not None:
                 ctx.progress(0.0, "taking the last frame")
-                image = out.with_name(f"{out.stem}-start.png")
+                image = path.with_name(f"{path.stem}-start.png")
                 made.append(image)
                 write_still(still[0], still[1], image)
                 req = replace(req, image=str(image))
             end = 0.8 if conform_to is not None else 0.95
-            video = get_backend(backend).generate(req, _Span(ctx, 0.0, end))
+            video = get_backend(backend).generate(req, Span(ctx, 0.0, end))
             ctx.check()
             ctx.progress(end, "encoding")
-            encode_mp4(video.frames, video.fps, out, context=ctx)
-            recipe, final = recipe_of(video), out
+            encode_mp4(video.frames, video.fps, path, context=ctx)
+            if out is not None:
+                made.append(path)
+            recipe, final = recipe_of(video), path
             if conform_to is not None:
                 fps, size = Fraction(conform_to[0]), (int(conform_to[1][0]), int(conform_to[1][1]))
                 if Fraction(video.fps) != fps or video.size != size:
-                    conformed = out.with_name(f"{out.stem}-{size[0]}x{size[1]}.mp4")
+                    conformed = path.with_name(f"{path.stem}-{size[0]}x{size[1]}.mp4")
                     made.append(conformed)
                     ctx.progress(end, "conforming")
-                    result = conform(out, conformed, fps=fps, size=size,
-                                     context=_Span(ctx, end, 0.98, "conforming: "))
+                    result = conform(path, conformed, fps=fps, size=size,
+                                     context=Span(ctx, end, 0.98, "conforming: "))
                     recipe, final = recipe_for(result, recipe), conformed
             asset = replace(asset_from_file(final), recipe=recipe)
             ctx.check()
