@@ -101,6 +101,38 @@ class Features:
         return self.frames / float(self.fps)
 
 
+class _OpenCVThreads:
+    """OpenCV single-threaded while analyses run: its thread pool costs more than it gains on
+    256 px pictures and competes with the decoder's threads. The setting is process-wide, so
+    the first analysis to start saves it and the last to finish restores it (concurrent
+    analyses cannot leave it at 1)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._saved = 0
+
+    def __enter__(self) -> None:
+        import cv2
+
+        with self._lock:
+            if self._users == 0:
+                self._saved = cv2.getNumThreads()
+                cv2.setNumThreads(1)
+            self._users += 1
+
+    def __exit__(self, *exc) -> None:
+        import cv2
+
+        with self._lock:
+            self._users -= 1
+            if self._users == 0:
+                cv2.setNumThreads(self._saved)
+
+
+_SINGLE_THREADED = _OpenCVThreads()
+
+
 def _analysis_size(width: int, height: int, target: int) -> tuple[int, int]:
     w = min(target, width) // 2 * 2
     h = max(2, int(round(height * w / width / 2)) * 2)
@@ -175,82 +207,77 @@ def analyze(path: str | os.PathLike[str], *, width: int = ANALYSIS_WIDTH,
     worker.start()
     import cv2  # while the decoder opens the file
 
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
-    dis.setFinestScale(1)  # flow at 1/8 of analysis size: enough for regional means, ~1/5 of the cost
-    threads = cv2.getNumThreads()
-    cv2.setNumThreads(1)
-    rows: dict[str, list] = {k: [] for k in ("diff", "luma", "hist", "rm", "rd", "bright")}
-    prev = prev_hist = prev_small = None
-    greys: list[np.ndarray] = []
-    grid_r, grid_c = GRID
-    try:
-        while True:
-            grey = frames.get()
-            if grey is None:
-                break
-            if cancelled is not None and cancelled():
-                raise InterruptedError("foley analysis cancelled")
-            h, w = grey.shape
-            grey = cv2.blur(grey, (3, 3))
-            greys.append(grey)
-            # regional flow on a quarter-size picture: enough for per-region magnitude/direction
-            small = cv2.resize(grey, (max(grid_c * 4, w // 4), max(grid_r * 4, h // 4)), interpolation=cv2.INTER_AREA)
-            hist = cv2.calcHist([grey], [0], None, [_HIST_BINS], [0, 256]).ravel() / grey.size
-            rows["luma"].append(cv2.mean(grey)[0])
-            _, bright = cv2.threshold(grey, BRIGHT - 1, 1, cv2.THRESH_BINARY)
-            if cv2.countNonZero(bright):
-                m = cv2.moments(bright, binaryImage=True)
-                rows["bright"].append((m["m00"] / grey.size, (m["m10"] / m["m00"] + 0.5) / w,
-                                       (m["m01"] / m["m00"] + 0.5) / h))
-            else:
-                rows["bright"].append((0.0, 0.5, 0.5))
-            if prev is None:
-                rows["diff"].append(0.0)
-                rows["hist"].append(0.0)
-                rows["rm"].append(np.zeros(GRID))
-                rows["rd"].append(np.zeros(GRID))
-            else:
-                rows["diff"].append(cv2.mean(cv2.absdiff(prev, grey))[0])
-                rows["hist"].append(float(np.abs(hist - prev_hist).sum()))
-                scale = w / small.shape[1]
-                fx, fy = cv2.split(dis.calc(prev_small, small, None) * scale)
-                rm, rd = _grid_stats(fx, fy, grid_r, grid_c)
-                rows["rm"].append(rm)
-                rows["rd"].append(rd)
-            prev, prev_hist, prev_small = grey, hist, small
-            if progress is not None:
-                progress(len(rows["luma"]))
-    finally:
-        cv2.setNumThreads(threads)
-        stop.set()
-        while worker.is_alive():  # unblock a decoder waiting on a full queue
-            try:
-                frames.get(timeout=0.05)
-            except queue.Empty:
-                pass
-        worker.join()
-    if "error" in info:
-        raise info["error"]
-    n = len(rows["luma"])
-    if n == 0:
-        raise MediaError(path, "the video stream has no decodable frames")
-    fps = info.get("fps")
-    if not fps or fps <= 0:
-        raise MediaError(path, "the video stream has no frame rate")
+    with _SINGLE_THREADED:
+        dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+        dis.setFinestScale(1)  # flow at 1/8 of analysis size: enough for regional means, ~1/5 of the cost
+        rows: dict[str, list] = {k: [] for k in ("diff", "luma", "hist", "rm", "rd", "bright")}
+        prev = prev_hist = prev_small = None
+        greys: list[np.ndarray] = []
+        grid_r, grid_c = GRID
+        try:
+            while True:
+                grey = frames.get()
+                if grey is None:
+                    break
+                if cancelled is not None and cancelled():
+                    raise InterruptedError("foley analysis cancelled")
+                h, w = grey.shape
+                grey = cv2.blur(grey, (3, 3))
+                greys.append(grey)
+                # regional flow on a quarter-size picture: enough for per-region magnitude/direction
+                small = cv2.resize(grey, (max(grid_c * 4, w // 4), max(grid_r * 4, h // 4)),
+                                   interpolation=cv2.INTER_AREA)
+                hist = cv2.calcHist([grey], [0], None, [_HIST_BINS], [0, 256]).ravel() / grey.size
+                rows["luma"].append(cv2.mean(grey)[0])
+                _, bright = cv2.threshold(grey, BRIGHT - 1, 1, cv2.THRESH_BINARY)
+                if cv2.countNonZero(bright):
+                    m = cv2.moments(bright, binaryImage=True)
+                    rows["bright"].append((m["m00"] / grey.size, (m["m10"] / m["m00"] + 0.5) / w,
+                                           (m["m01"] / m["m00"] + 0.5) / h))
+                else:
+                    rows["bright"].append((0.0, 0.5, 0.5))
+                if prev is None:
+                    rows["diff"].append(0.0)
+                    rows["hist"].append(0.0)
+                    rows["rm"].append(np.zeros(GRID))
+                    rows["rd"].append(np.zeros(GRID))
+                else:
+                    rows["diff"].append(cv2.mean(cv2.absdiff(prev, grey))[0])
+                    rows["hist"].append(float(np.abs(hist - prev_hist).sum()))
+                    scale = w / small.shape[1]
+                    fx, fy = cv2.split(dis.calc(prev_small, small, None) * scale)
+                    rm, rd = _grid_stats(fx, fy, grid_r, grid_c)
+                    rows["rm"].append(rm)
+                    rows["rd"].append(rd)
+                prev, prev_hist, prev_small = grey, hist, small
+                if progress is not None:
+                    progress(len(rows["luma"]))
+        finally:
+            stop.set()
+            while worker.is_alive():  # unblock a decoder waiting on a full queue
+                try:
+                    frames.get(timeout=0.05)
+                except queue.Empty:
+                    pass
+            worker.join()
+        if "error" in info:
+            raise info["error"]
+        n = len(rows["luma"])
+        if n == 0:
+            raise MediaError(path, "the video stream has no decodable frames")
+        fps = info.get("fps")
+        if not fps or fps <= 0:
+            raise MediaError(path, "the video stream has no frame rate")
 
-    def arr(k: str) -> np.ndarray:
-        return np.asarray(rows[k], dtype=np.float64)
+        def arr(k: str) -> np.ndarray:
+            return np.asarray(rows[k], dtype=np.float64)
 
-    region_mag = np.asarray(rows["rm"])
-    cv2.setNumThreads(1)
-    try:
+        region_mag = np.asarray(rows["rm"])
         tracked = _track_foreground(greys) if n >= 3 else None
         tracking = "background"
         if tracked is None:
             tracking = "flow"
             tracked = _track_flow(greys)
-    finally:
-        cv2.setNumThreads(threads)
     vx, vy, cx, cy, area, foot_vy, fg_height = tracked
     strength, period = periodicity(foot_vy, float(fps))
     bright = np.asarray(rows["bright"], dtype=np.float64).reshape(n, 3)

@@ -156,3 +156,27 @@ def test_contact_in_the_middle_of_a_frame_interval(first):
     found = [e.time * 30 for e in detect_events(_track_features(ys)) if e.kind == "impact"]
     assert len(found) == len(truth)
     assert max(abs(f - t) for f, t in zip(found, truth, strict=True)) < 0.1
+
+
+def test_concurrent_analyses_leave_opencv_threads_as_they_were(balls):
+    """Analysis runs OpenCV single-threaded (a process-wide setting): however analyses overlap,
+    the setting is restored when the last one ends."""
+    import threading
+
+    import cv2
+
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(3)
+    try:
+        paths = [balls["320x240@30"].path, balls["480x270@24"].path]
+        results: dict[int, int] = {}
+        threads = [threading.Thread(target=lambda k=k: results.update({k: analyze(paths[k]).frames}))
+                   for k in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert results == {0: 90, 1: 80}
+        assert cv2.getNumThreads() == 3
+    finally:
+        cv2.setNumThreads(before)
