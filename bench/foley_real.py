@@ -141,7 +141,9 @@ def measure(path: Path, folder: Path, backend: str) -> dict:
     if original is None or not len(original):
         return {"error": "no soundtrack to take the true hit times from"}
     truth = [o.time for o in detect_onsets(original, SR)]
-    silent, out, events_json = folder / "silent.mp4", folder / "foley.mp4", folder / "events.json"
+    # the input's container for the copies (its codec fits there); Matroska takes anything else
+    suffix = path.suffix.lower() if path.suffix.lower() in (".mp4", ".mov", ".mkv", ".m4v") else ".mkv"
+    silent, out, events_json = folder / f"silent{suffix}", folder / f"foley{suffix}", folder / "events.json"
     strip_audio(path, silent)
     r = run(studio("foley", str(silent), "-o", str(out), "--backend", backend, "--events-json", str(events_json)))
     if r.returncode:
