@@ -268,6 +268,19 @@ class TimelineMachine(RuleBasedStateMachine):
     def marker(self, frame, name):
         self.do(E.AddMarker(frame, name))
 
+    @rule(data=st.data(), steps=st.lists(st.integers(-30, 30), min_size=1, max_size=4))
+    def marker_drag(self, data, steps):
+        """A marker dragged on the ruler: merged moves, one history step; never before frame 0."""
+        markers = self.history.project.sequence.markers
+        if not markers:
+            return
+        marker = data.draw(st.sampled_from(markers))
+        entries = len(self.history)
+        moved = [self.do(E.MoveMarker(marker.id, d), merge=True) for d in steps]
+        self.history.end_merge()
+        assert len(self.history) <= entries + 1 or not any(moved)
+        assert all(m.frame >= 0 for m in self.history.project.sequence.markers)
+
     @rule(data=st.data(), n=st.integers(2, 4))
     def transaction(self, data, n):
         """Several edits in one transaction are one undo step."""
