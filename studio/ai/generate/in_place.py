@@ -15,15 +15,13 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from studio.core.edits import AddAsset, AddTrack, OverwriteClips
-from studio.core.factory import clip_for_asset
 from studio.core.history import History
 from studio.core.media_pool import Asset
 from studio.core.timeline import Clip
 from studio.jobs import Job, JobContext, Priority
 
-from .base import GenerateError, GenerateRequest
-from .place import free_video_track
+from .base import GenerateRequest
+from .place import place_generated
 from .targets import Target
 
 
@@ -137,22 +135,5 @@ def place_in(history: History, asset: Asset, target: Target, *, label: str = "Ge
     """Add ``asset`` and place it at ``target`` as one history entry, cut to the target's length when
     the take is longer. The target's track when it is still free there, else the first free video
     track, else a new one."""
-    project = history.project
-    fps = project.fps
-    length = asset.length_frames(fps)
-    if length is None or length < 1:
-        raise GenerateError(f"{asset.name} is shorter than one frame at {fps} fps")
-    duration = int(length) if target.frames is None else min(int(length), target.frames)
-    clip = clip_for_asset(asset, fps, target.start, duration=duration)
-    with history.transaction(label):
-        history.apply(AddAsset(asset))
-        track_id = target.track_id
-        track = next((t for t in history.project.sequence.tracks if t.id == track_id), None)
-        if track is None or track.locked or any(c.position < clip.end and clip.position < c.end for c in track.clips):
-            track_id = free_video_track(history, clip.position, clip.end)
-        if track_id is None:
-            cmd = AddTrack("video")
-            history.apply(cmd)
-            track_id = cmd.track_id
-        history.apply(OverwriteClips([(track_id, clip)]))
-    return clip
+    return place_generated(history, asset, target.start, label=label, track_id=target.track_id,
+                           frames=target.frames)

@@ -21,16 +21,22 @@ def free_video_track(history: History, start: int, end: int) -> str | None:
     return None
 
 
-def place_generated(history: History, asset: Asset, at: int, *, label: str = "Generate shot") -> Clip:
-    """Add ``asset`` and place it at frame ``at`` on the first free video track (a new track when
-    every one is busy there), as one history entry: one undo removes the shot and its asset."""
+def place_generated(history: History, asset: Asset, at: int, *, label: str = "Generate shot",
+                    track_id: str | None = None, frames: int | None = None) -> Clip:
+    """Add ``asset`` and place it at frame ``at`` as one history entry (one undo removes the shot and
+    its asset): on ``track_id`` when that track is unlocked and free there, else on the first free
+    video track, else on a new one; cut to ``frames`` when the take is longer."""
     fps = history.project.fps
-    clip = clip_for_asset(asset, fps, at)
-    if clip.duration < 1:
+    length = asset.length_frames(fps)
+    if length is None or length < 1:
         raise GenerateError(f"{asset.name} is shorter than one frame at {fps} fps")
+    duration = int(length) if frames is None else min(int(length), frames)
+    clip = clip_for_asset(asset, fps, at, duration=duration)
     with history.transaction(label):
         history.apply(AddAsset(asset))
-        track_id = free_video_track(history, clip.position, clip.end)
+        track = next((t for t in history.project.sequence.tracks if t.id == track_id), None)
+        if track is None or track.locked or any(c.position < clip.end and clip.position < c.end for c in track.clips):
+            track_id = free_video_track(history, clip.position, clip.end)
         if track_id is None:
             cmd = AddTrack("video")
             history.apply(cmd)

@@ -362,6 +362,12 @@ def verify_folder(folder: str | os.PathLike[str], entry: ModelEntry | None = Non
         for shard in sorted(set(weight_map.values()) if isinstance(weight_map, dict) else ()):
             if not (shard_index.parent / shard).is_file():
                 problems.append(f"{shard_index.parent.name}/{shard}: missing (listed in {shard_index.name})")
+    return problems + _weight_problems(root)
+
+
+def _weight_problems(root: Path) -> list[str]:
+    """Unreadable safetensors files, and any weights in another (pickle) format."""
+    problems: list[str] = []
     for rel in weight_files(root):
         if rel.suffix == ".safetensors":
             problem = _check_safetensors_file(root / rel)
@@ -383,13 +389,4 @@ def _verify_transformers(root: Path) -> list[str]:
         _read_json(root / "config.json")
     except CatalogueError as e:
         problems.append(str(e))
-    for rel in weight_files(root):
-        if rel.suffix == ".safetensors":
-            problem = _check_safetensors_file(root / rel)
-            if problem:
-                problems.append(f"{rel}: {problem}")
-    try:
-        check_safetensors_only(root)
-    except UnsafeWeights as e:
-        problems.append(str(e))
-    return problems
+    return problems + _weight_problems(root)
