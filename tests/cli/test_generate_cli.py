@@ -285,20 +285,23 @@ def test_into_from_the_hf_cache_places_a_clip_with_its_recipe(tiny_ltx, hub, tmp
     assert (tmp_path / "generated" / "a-bird-flies-take1.mp4").is_file()
 
 
+def interrupted_after_one_step(job):
+    """Stands in for the CLI's progress runner: Ctrl-C arrives after the first denoising step."""
+    from studio.jobs import Cancelled, JobContext
+
+    ctx = JobContext()
+    ctx.on_progress = lambda f, m: ctx.cancel() if m.endswith("step 1/2") else None
+    with pytest.raises(Cancelled):
+        job.fn(ctx)
+    raise KeyboardInterrupt
+
+
 def test_a_cancelled_hf_cache_run_leaves_no_file_and_no_clip(tiny_cogvideox, hub, tmp_path, capsys, monkeypatch):
     from studio.cli import generate_cmd
-    from studio.jobs import Cancelled, JobContext
 
     hf_cache(hub, "zai-org/CogVideoX-2b", tiny_cogvideox)
 
-    def interrupted(job):
-        ctx = JobContext()
-        ctx.on_progress = lambda f, m: ctx.cancel() if m.endswith("step 1/2") else None
-        with pytest.raises(Cancelled):
-            job.fn(ctx)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(generate_cmd, "_run", interrupted)
+    monkeypatch.setattr(generate_cmd, "_run", interrupted_after_one_step)
     path = project(tmp_path)
     before = path.read_bytes()
     code, _, err = run(capsys, "generate", "a cat", "--model", "cogvideox-2b", *FAST, "--into", path)
@@ -309,18 +312,10 @@ def test_a_cancelled_hf_cache_run_leaves_no_file_and_no_clip(tiny_cogvideox, hub
 def test_a_cancelled_run_keeps_an_existing_output_file(tiny_cogvideox, hub, tmp_path, capsys, monkeypatch):
     """-o onto an existing file: a cancel mid-generation leaves that file as it was (nothing is lost)."""
     from studio.cli import generate_cmd
-    from studio.jobs import Cancelled, JobContext
 
     hf_cache(hub, "zai-org/CogVideoX-2b", tiny_cogvideox)
 
-    def interrupted(job):
-        ctx = JobContext()
-        ctx.on_progress = lambda f, m: ctx.cancel() if m.endswith("step 1/2") else None
-        with pytest.raises(Cancelled):
-            job.fn(ctx)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(generate_cmd, "_run", interrupted)
+    monkeypatch.setattr(generate_cmd, "_run", interrupted_after_one_step)
     out = tmp_path / "shot.mp4"
     out.write_bytes(b"an earlier render")
     code, _, _ = run(capsys, "generate", "a cat", "--model", "cogvideox-2b", *FAST, "-o", out)
