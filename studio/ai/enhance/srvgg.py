@@ -127,20 +127,40 @@ def compact_from_state_dict(sd: dict[str, Any]):
 
 
 def load_upscaler(path: str | os.PathLike[str], *, use_spandrel: bool = True):
-    """``(module, scale)`` for an upscaling model file: through spandrel when it imports, else our loader.
+    """``(module, scale)`` for an upscaling model file: through spandrel when it imports, else our loaders.
 
-    Our loader knows SRVGGNetCompact (Real-ESRGAN compact models) only.
+    Ours pick the architecture from the state-dict keys: RRDBNet (ESRGAN, RealESRGAN_x4plus / x2plus /
+    anime_6B, RealESRNet; ``rrdb``) or SRVGGNetCompact (realesr-general-x4v3, realesr-animevideov3).
+    Any other layout, or a model that is not RGB in and out, is one ``ModelLoadError`` naming the file.
     """
     if use_spandrel:
         try:
             import spandrel  # noqa: F401  (needs torchvision; absent or broken here)
         except Exception as e:  # ImportError, or torchvision's operator registration failing
-            log.info("spandrel unavailable (%s); using the built-in SRVGGNetCompact loader", type(e).__name__)
+            log.info("spandrel unavailable (%s); using the built-in loaders", type(e).__name__)
         else:
             try:
                 desc = spandrel.ModelLoader().load_from_file(os.fspath(path))
                 return desc.model.eval(), int(desc.scale)
             except Exception as e:
                 log.info("spandrel could not load %s (%s); trying the built-in loader", path, e)
-    model = compact_from_state_dict(read_state_dict(path))
-    return model, model.upscale
+    from .rrdb import is_rrdb, rrdb_from_state_dict
+
+    sd = read_state_dict(path)
+    try:
+        if is_rrdb(sd):
+            model = rrdb_from_state_dict(sd)
+            scale = model.scale
+        elif "body.0.weight" in sd:
+            model = compact_from_state_dict(sd)
+            scale = model.upscale
+        else:
+            keys = ", ".join(list(sd)[:3]) or "no tensors"
+            raise ModelLoadError(f"unknown model layout (keys {keys}, ...); known: RRDBNet (ESRGAN / Real-ESRGAN) "
+                                 "and SRVGGNetCompact (Real-ESRGAN compact)")
+        if (model.num_in_ch, model.num_out_ch) != (3, 3):
+            raise ModelLoadError(f"a {model.num_in_ch} -> {model.num_out_ch} channel model; "
+                                 "upscaling needs RGB (3 -> 3)")
+    except ModelLoadError as e:
+        raise ModelLoadError(f"{os.fspath(path)!r}: {e}") from None
+    return model, scale

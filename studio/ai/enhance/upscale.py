@@ -1,8 +1,9 @@
 """Upscaling an RGB frame to the output size, as an encoder-ready YUV frame.
 
 ``lanczos``: one swscale pass (Lanczos scaling + RGB -> BT.709 limited-range YUV).
-``esrgan``: a Real-ESRGAN compact model (``srvgg``) run in overlapping tiles (``tiles``),
-then the same swscale pass to the exact output size (down or up from the model's scale).
+``esrgan``: an ESRGAN / Real-ESRGAN model (RRDBNet, ``rrdb``; or the compact SRVGGNetCompact,
+``srvgg``) run in overlapping tiles (``tiles``), then the same swscale pass to the exact output
+size (down or up from the model's scale).
 """
 
 from __future__ import annotations
@@ -50,7 +51,9 @@ class ModelUpscaler:
         if half:
             self.model = self.model.half()
         self.scale, self.size, self.device, self.pix_fmt = scale, size, device, pix_fmt
-        self.tile, self.overlap, self.half = tile, overlap, half
+        # Models that pixel-unshuffle their input (Real-ESRGAN x2 / x1) need tiles on their grid to match a whole run.
+        m = int(getattr(model, "pad_multiple", 1))
+        self.tile, self.overlap, self.half = -(-tile // m) * m, -(-overlap // m) * m, half
         self._lock = threading.Lock()  # one model, one forward at a time
 
     @classmethod
