@@ -118,3 +118,36 @@ def test_ctrl_c_exits_130_and_leaves_nothing(tmp_path, capsys, monkeypatch):
     assert time.monotonic() - t0 < 5.0
     assert "interrupted" in err.strip().splitlines()[-1] and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_conform_with_an_rrdb_esrgan_model(tmp_path, capsys, monkeypatch):
+    """`--upscale esrgan` with a Real-ESRGAN RRDBNet file (x2, ``params_ema`` .pth) from STUDIO_ESRGAN_WEIGHTS;
+    a file of an unknown architecture is one line naming it, exit 2, nothing written."""
+    torch = pytest.importorskip("torch")
+    from studio.ai.enhance.rrdb import build_rrdb
+
+    torch.manual_seed(0)
+    model = build_rrdb(scale=2, num_feat=8, num_block=2, num_grow_ch=4)
+    weights = tmp_path / "RealESRGAN_x2_tiny.pth"
+    torch.save({"params_ema": model.state_dict()}, str(weights))
+    src = write_test_video(tmp_path / "in.mp4", width=32, height=18, fps=16, frames=3, audio=False)
+    monkeypatch.setenv("STUDIO_ESRGAN_WEIGHTS", str(weights))
+    out = tmp_path / "out.mp4"
+    code, stdout, err = run(capsys, "conform", src.path, "-o", out, "--fps", "16", "--size", "64x36",
+                            "--interp", "flow", "--upscale", "esrgan")
+    assert code == 0, err
+    assert "flow + esrgan" in stdout and "3 frames from 3" in stdout
+    info = probe(out)
+    assert (info.width, info.height, info.video_frames) == (64, 36, 3)
+
+    unknown = tmp_path / "not_an_upscaler.pth"
+    torch.save({"encoder.0.weight": torch.zeros(4, 3, 3, 3)}, str(unknown))
+    monkeypatch.setenv("STUDIO_ESRGAN_WEIGHTS", str(unknown))
+    bad_out = tmp_path / "bad.mp4"
+    code, _, err = run(capsys, "conform", src.path, "-o", bad_out, "--fps", "16", "--size", "64x36",
+                       "--interp", "flow", "--upscale", "esrgan")
+    last = err.strip().splitlines()[-1]
+    assert code == 2 and "not_an_upscaler.pth" in last and "unknown model layout" in last, err
+    assert "Traceback" not in err and not bad_out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["RealESRGAN_x2_tiny.pth", "in.mp4", "not_an_upscaler.pth",
+                                                          "out.mp4"]
