@@ -1,8 +1,10 @@
 """Generating shots in place: "Generate…", "Extend…" and "Regenerate…" in the Timeline menu.
 
-- Generate: into the range marked in and out on the viewer when both are set, else into the
-  empty gap under the playhead on a video track (``targets.gap_at``);
+- Generate: into the gap selected on the timeline (clicked between clips), else the range marked
+  in and out on the viewer when both are set, else the empty gap under the playhead on a video
+  track (``targets.gap_at``);
 - Extend: image-to-video from the last frame the clip before the gap shows;
+- the right-click menu over a gap offers both ("… in Gap…", "… into Gap…") beside "Close Gap";
 - Regenerate: the selected generated clip's recipe, a new seed -> a new take (``add_take``).
 
 Each asks with the ``GenerateDialog``, then runs ``shot_job`` in the editor's pool (per-step
@@ -63,11 +65,19 @@ class GenerateActions(QObject):
         super().__init__(window)
         self.window = window
         self.generate_action = self._action("&Generate Shot…", "generate-shot", "Ctrl+G", self.generate,
-                                            "Generate a shot into the marked range or the gap under the playhead")
+                                            "Generate a shot into the selected gap, the marked range or the gap "
+                                            "under the playhead")
         self.extend_action = self._action("E&xtend Shot…", "extend-shot", "Ctrl+Shift+G", self.extend,
                                           "Generate image-to-video from the last frame of the clip before the gap")
         self.regenerate_action = self._action("&Regenerate Shot…", "regenerate-shot", "Ctrl+Alt+G", self.regenerate,
                                               "Generate a new take of the selected generated clip")
+        # the timeline's right-click menu over a gap (not in the Timeline menu: Generate/Extend are there)
+        self.generate_gap_action = QAction("&Generate Shot in Gap…", window)
+        self.generate_gap_action.setObjectName("generate-shot-in-gap")
+        self.generate_gap_action.triggered.connect(lambda _checked=False: self.generate())
+        self.extend_gap_action = QAction("E&xtend Shot into Gap…", window)
+        self.extend_gap_action.setObjectName("extend-shot-into-gap")
+        self.extend_gap_action.triggered.connect(lambda _checked=False: self.extend())
         self.auto_conform_action = QAction("Conform Generated Clips &Automatically", window)
         self.auto_conform_action.setObjectName("auto-conform-generated")
         self.auto_conform_action.setCheckable(True)
@@ -81,6 +91,8 @@ class GenerateActions(QObject):
         timeline = window.timeline
         if timeline is not None:
             timeline.selection_changed.connect(lambda _ids: self.update_enabled())
+            timeline.gap_changed.connect(lambda _gap: self.update_enabled())
+            timeline.add_gap_actions([self.generate_gap_action, self.extend_gap_action])
         window.history.changed.connect(lambda _change: self.update_enabled())
         self.update_enabled()
 
@@ -134,8 +146,15 @@ class GenerateActions(QObject):
         asset = generated_asset(self.window.project, found[1])
         return (found[1], asset) if asset is not None else None
 
+    def _selected_gap(self) -> Target | None:
+        timeline = self.window.timeline
+        return timeline.selected_gap() if timeline is not None else None
+
     def update_enabled(self) -> None:
         self.regenerate_action.setEnabled(self._selected_generated() is not None)
+        gap = self._selected_gap()
+        self.generate_gap_action.setEnabled(gap is not None)
+        self.extend_gap_action.setEnabled(gap is not None and gap.before is not None)
 
     def _marked(self) -> tuple[int, int] | None:
         """(in, out exclusive) when both in and out are marked on the viewer."""
@@ -145,9 +164,13 @@ class GenerateActions(QObject):
         return (engine.in_point, engine.out_point + 1) if engine.out_point >= engine.in_point else None
 
     def target(self, *, extend: bool = False) -> Target | None:
-        """The marked range when in and out are set, else the gap under the playhead (None: no room)."""
+        """The gap selected on the timeline, else the marked range when in and out are set, else the gap
+        under the playhead (None: no room; for ``extend`` also when no clip comes before it)."""
         from studio.ai.generate.targets import gap_at, range_target
 
+        gap = self._selected_gap()
+        if gap is not None:
+            return None if extend and gap.before is None else gap
         marked = self._marked()
         if marked is not None:
             return range_target(self.window.project, *marked, needs_before=extend)
@@ -200,8 +223,11 @@ class GenerateActions(QObject):
 
         target = self.target(extend=True)
         if target is None:
-            self.window.show_status("Nothing to extend: put the playhead in the gap after a clip (or mark in "
-                                    "and out after one)")
+            if self._selected_gap() is not None:
+                self.window.show_status("Nothing to extend: the selected gap has no clip before it")
+            else:
+                self.window.show_status("Nothing to extend: put the playhead in the gap after a clip (or mark in "
+                                        "and out after one)")
             return None
         if self._saved_path() is None:
             return None

@@ -37,20 +37,33 @@ def _before(track: Track, frame: int) -> Clip | None:
     return max((c for c in track.clips if c.end <= frame), key=lambda c: c.end, default=None)
 
 
+def _gap(track: Track, frame: int) -> Target | None:
+    """The empty stretch of ``track`` around ``frame`` (None when a clip covers it)."""
+    if any(c.position <= frame < c.end for c in track.clips):
+        return None
+    before = _before(track, frame)
+    after = min((c.position for c in track.clips if c.position > frame), default=None)
+    return Target(track.id, before.end if before is not None else 0, after, before.id if before else None)
+
+
 def gap_at(project: Project, frame: int, *, needs_before: bool = False) -> Target | None:
     """The empty stretch around ``frame`` on the first unlocked video track that is empty there:
     from the end of the clip before (or 0) to the start of the clip after (or open). With
     ``needs_before`` only a gap that follows a clip counts. None when every track is busy at ``frame``."""
     frame = max(0, int(frame))
     for track in _video_tracks(project):
-        if any(c.position <= frame < c.end for c in track.clips):
+        gap = _gap(track, frame)
+        if gap is None or (needs_before and gap.before is None):
             continue
-        before = _before(track, frame)
-        if needs_before and before is None:
-            continue
-        after = min((c.position for c in track.clips if c.position > frame), default=None)
-        return Target(track.id, before.end if before is not None else 0, after, before.id if before else None)
+        return gap
     return None
+
+
+def gap_on(project: Project, track_id: str, frame: int) -> Target | None:
+    """The gap a click at ``frame`` selects on one track (the timeline's gap selection): as ``gap_at``
+    but on exactly that track, locked or not. None when a clip covers ``frame`` or the track is gone."""
+    track = project.track(track_id)
+    return None if track is None else _gap(track, max(0, int(frame)))
 
 
 def range_target(project: Project, start: int, end: int, *, needs_before: bool = False) -> Target | None:

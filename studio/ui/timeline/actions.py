@@ -53,6 +53,8 @@ def build(view) -> list[QAction]:  # view: TimelineView
     action("razor-playhead", "Cut at playhead", ("Ctrl+K",), lambda: razor_at_playhead(view))
     action("lift", "Lift (leave gap)", ("Delete",), lambda: remove(view, ripple=False))
     action("ripple-delete", "Ripple delete", ("Shift+Delete",), lambda: remove(view, ripple=True))
+    action("close-gap", "Close Gap", (), view.close_gap)
+    action("deselect", "Deselect all", ("Escape",), view.clear_selection)
     action("copy", "Copy clips", ("Ctrl+C",), lambda: copy(view))
     action("cut", "Cut clips", ("Ctrl+X",), lambda: copy(view) and remove(view, ripple=False))
     action("paste", "Paste clips at playhead", ("Ctrl+V",), lambda: paste(view))
@@ -73,10 +75,13 @@ def razor_at_playhead(view) -> bool:
 
 
 def remove(view, *, ripple: bool) -> bool:
-    """Delete: the selected marker if one is selected (clicked on the ruler), else lift / extract the clips."""
+    """Delete: the selected marker if one is selected (clicked on the ruler), the selected gap (closed,
+    with or without Shift: lifting nothing would do nothing), else lift / extract the clips."""
     marker = view.selected_marker_id()
     if marker is not None:
         return view.delete_marker(marker)
+    if view.selected_gap() is not None:
+        return view.close_gap()
     ids = view.selected_clip_ids()
     if not ids:
         view.status_message.emit("no clips selected")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from studio.core.edits import Command, OverwriteClips, Razor
+from studio.core.edits import Command, ExtractRange, OverwriteClips, Razor
 from studio.core.edits.base import linked_ids
 from studio.core.errors import EditError
 from studio.core.factory import clip_for_asset
@@ -88,3 +88,36 @@ def drop_placements(project: Project, asset_id: str, track: Track, frame: int) -
     if len(placements) == 1 and link:
         placements = [(tid, replace(c, link=None)) for tid, c in placements]
     return placements
+
+
+def close_gap_command(project: Project, track_id: str, start: int, end: int | None) -> Command:
+    """Ripple-delete the empty ``[start, end)`` of a track: later clips move left by its length.
+
+    Clips linked to the ones that move (A/V partners) move with them on their own tracks, so
+    picture and sound stay in sync; that needs their tracks empty over the gap too."""
+    track = project.track(track_id)
+    if track is None:
+        raise EditError("the gap's track is gone")
+    if end is None:
+        raise EditError("a gap after the last clip cannot be closed: nothing follows it")
+    if track.locked:
+        raise EditError(f"track {track.name} is locked")
+    if any(c.position < end and start < c.end for c in track.clips):
+        raise EditError(f"{track.name}: the gap is no longer empty")
+    moving = {c.id for c in track.clips if c.position >= end}
+    partners = linked_ids(project, moving, groups=False) - moving
+    tracks = [track_id]
+    for t, c in project.all_clips():
+        if c.id not in partners or t.id in tracks:
+            continue
+        if t.locked:
+            raise EditError(f"cannot close the gap: linked clips on {t.name} would slip, and it is locked")
+        blocked = any(o.position < end and start < o.end for o in t.clips) or any(
+            o.position < end for o in t.clips if o.id in partners)
+        if blocked:
+            raise EditError(f"cannot close the gap: something on {t.name} is in the way of the clips "
+                            "linked to the ones after it")
+        tracks.append(t.id)
+    command = ExtractRange(start, end, tracks)
+    command.label = "Close gap"
+    return command

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QPoint, QRect, QSize
-from PySide6.QtWidgets import QRubberBand
+from PySide6.QtWidgets import QApplication, QRubberBand
 
 from studio.core.edits import Command, Move
 from studio.core.edits.base import linked_ids
@@ -110,6 +110,8 @@ class RubberBandDrag(Drag):
         a, b = self.view.mapFromScene(self.x0, self.y0), self.view.mapFromScene(x, y)
         self.band.setGeometry(QRect(QPoint(min(a.x(), b.x()), min(a.y(), b.y())),
                                     QPoint(max(a.x(), b.x()), max(a.y(), b.y()))))
+        if (b - a).manhattanLength() >= QApplication.startDragDistance():
+            self.view.select_gap(None)  # a band, not a click on a gap
         self._select(x, y)
 
     def _select(self, x: float, y: float) -> None:

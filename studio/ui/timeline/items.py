@@ -178,6 +178,42 @@ class TransitionItem(QGraphicsItem):
         painter.drawPath(path)
 
 
+class GapItem(QGraphicsItem):
+    """The selected gap: a translucent fill between its neighbouring clips with a dashed outline
+    (an open gap after the last clip runs to the end of the scene)."""
+
+    FILL = QColor(255, 200, 40, 55)
+    EDGE = QColor(255, 200, 40, 210)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setZValue(0.5)  # over the track background, under clips and transitions
+        self._rect = QRectF()
+        self.open_end = False
+
+    def place(self, row: Row, x0: float, x1: float, *, open_end: bool) -> None:
+        self.prepareGeometryChange()
+        self._rect = QRectF(0, 0, max(2.0, x1 - x0), row.height - 4)
+        self.open_end = open_end
+        self.setPos(x0, row.top + 2)
+        self.update()
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt API
+        return self._rect.adjusted(-1, -1, 1, 1)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        r = self._rect.adjusted(0.5, 0.5, -0.5, -0.5)
+        painter.fillRect(r, self.FILL)
+        pen = QPen(self.EDGE, 1, Qt.PenStyle.DashLine)
+        pen.setCosmetic(True)
+        painter.setPen(pen)
+        painter.drawLine(r.topLeft(), r.topRight())
+        painter.drawLine(r.bottomLeft(), r.bottomRight())
+        painter.drawLine(r.topLeft(), r.bottomLeft())
+        if not self.open_end:
+            painter.drawLine(r.topRight(), r.bottomRight())
+
+
 class PlayheadItem(QGraphicsLineItem):
     def __init__(self) -> None:
         super().__init__()

@@ -17,10 +17,15 @@ def start_gesture(view, scene: QPointF, hit: Hit, mods: Qt.KeyboardModifier) -> 
     x = scene.x()
     tool, clip = view._tool, hit.clip
     if clip is None:
-        keep = view._selected if mods & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier) \
-            else []
+        adding = bool(mods & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier))
+        keep = view._selected if adding else []
         view.select(keep)
+        if tool == "select" and not adding and hit.row is not None:
+            view.select_gap_at(hit.row.track.id, view.frame_under(x))  # a click selects the gap; a drag bands
+        else:
+            view.select_gap(None)
         return RubberBandDrag(view, x, scene.y(), list(keep))
+    view.select_gap(None)
     if hit.row is not None and hit.row.track.locked:
         if tool in ("select", "ripple"):
             view.select([clip.id])

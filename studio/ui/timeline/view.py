@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 import shiboken6
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QAction,
     QColor,
@@ -21,8 +21,9 @@ from PySide6.QtGui import (
     QPen,
     QWheelEvent,
 )
-from PySide6.QtWidgets import QApplication, QGraphicsScene, QGraphicsView, QLabel, QWidget
+from PySide6.QtWidgets import QApplication, QGraphicsScene, QGraphicsView, QLabel, QMenu, QWidget
 
+from studio.ai.generate.targets import Target, gap_on
 from studio.core.changes import Change
 from studio.core.edits import Command, RemoveMarker, SetTrackProperty
 from studio.core.errors import EditError
@@ -31,10 +32,10 @@ from studio.core.timebase import format_timecode
 
 from . import actions as timeline_actions
 from .chrome import HeaderPanel, Ruler, marker_color
-from .editing import ASSET_MIME, drop_placements
+from .editing import ASSET_MIME, close_gap_command, drop_placements
 from .geometry import HEADER_WIDTH, MAX_PPF, MIN_PPF, RULER_HEIGHT, SNAP_PX, Hit, Layout, snap_offset, snap_points
 from .gestures import Drag, RubberBandDrag
-from .items import ClipItem, PlayheadItem, TransitionItem
+from .items import ClipItem, GapItem, PlayheadItem, TransitionItem
 from .tools import start_gesture
 
 _END_ROOM_PX = 60
@@ -46,6 +47,8 @@ _EDGE_CURSOR = {"select": Qt.CursorShape.SizeHorCursor, "ripple": Qt.CursorShape
 class TimelineView(QGraphicsView):
     playhead_changed = Signal(int)
     selection_changed = Signal(list)
+    #: the selected gap changed: a ``Target`` (track, start, end or None when open, clip before) or None
+    gap_changed = Signal(object)
     status_message = Signal(str)
 
     def __init__(self, history: History, parent: QWidget | None = None, previews=None) -> None:
@@ -58,6 +61,10 @@ class TimelineView(QGraphicsView):
         self._playhead = 0
         self._selected: list[str] = []
         self._marker: str | None = None  # the selected sequence marker (exclusive with clips)
+        self._gap: Target | None = None  # the selected gap on a video track (exclusive with clips and markers)
+        self._gap_actions: list[QAction] = []  # contributed to the gap's right-click menu (generation)
+        #: the last right-click menu over empty track space (tests look at it)
+        self.gap_menu: QMenu | None = None
         self._tool = "select"
         self._snapping = True
         self._drag: Drag | None = None
@@ -80,6 +87,9 @@ class TimelineView(QGraphicsView):
 
         self._playhead_item = PlayheadItem()
         self._scene.addItem(self._playhead_item)
+        self._gap_item = GapItem()
+        self._gap_item.hide()
+        self._scene.addItem(self._gap_item)
         self.ruler = Ruler(self, self)
         self.headers = HeaderPanel(self._set_track_switch, self, self._resize_track)
         self._corner = QLabel(self)
@@ -91,6 +101,11 @@ class TimelineView(QGraphicsView):
 
         self._actions = timeline_actions.build(self)
         self.addActions(self._actions)
+        self._close_gap_action = next(a for a in self._actions if a.objectName() == "close-gap")
+        self._close_gap_action.setEnabled(False)
+        # right click: clips get the AI actions' menu (ai_actions), empty track space the gap menu
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.customContextMenuRequested.connect(self._context_menu)
         if previews is not None:
             previews.ready.connect(self._preview_ready)
         self._sync(full=True)
@@ -125,6 +140,7 @@ class TimelineView(QGraphicsView):
         wanted = [i for i in dict.fromkeys(ids) if project.find_clip(i) is not None]
         if wanted:
             self.select_marker(None)
+            self.select_gap(None)
         if wanted == self._selected:
             return
         for cid in set(self._selected) | set(wanted):
@@ -147,8 +163,62 @@ class TimelineView(QGraphicsView):
         self._marker = marker_id
         if marker_id is not None:
             self.select([])
+            self.select_gap(None)
         self.ruler.update()
         self.viewport().update()
+
+    def selected_gap(self) -> Target | None:
+        """The selected gap: its track, ``[start, end)`` (``end`` None after the last clip) and the clip before."""
+        return self._gap
+
+    def select_gap(self, gap: Target | None) -> None:
+        """Select a gap (it replaces the clip and marker selection, so Delete closes it), or none."""
+        if gap == self._gap:
+            return
+        self._gap = gap
+        if gap is not None:
+            self.select([])
+            self.select_marker(None)
+        self._close_gap_action.setEnabled(gap is not None and gap.end is not None)
+        self._place_gap()
+        self.gap_changed.emit(gap)
+
+    def select_gap_at(self, track_id: str, frame: int) -> Target | None:
+        """Select the empty stretch around ``frame`` on a video track (None: a clip is there, or the
+        track is an audio or locked one)."""
+        track = self.history.project.track(track_id)
+        gap = None
+        if track is not None and track.kind == "video" and not track.locked:
+            gap = gap_on(self.history.project, track_id, frame)
+        self.select_gap(gap)
+        return gap
+
+    def close_gap(self) -> bool:
+        """Ripple-delete the selected gap (one undo step); a gap after the last clip is refused."""
+        gap = self._gap
+        if gap is None or gap.track_id is None:
+            self.status_message.emit("no gap selected: click the empty space between two clips")
+            return False
+        try:
+            command = close_gap_command(self.history.project, gap.track_id, gap.start, gap.end)
+        except EditError as e:
+            self.status_message.emit(str(e))
+            return False
+        return self.apply(command)
+
+    def add_gap_actions(self, actions: list[QAction]) -> None:
+        """Actions offered first in the right-click menu over a gap (the generation actions)."""
+        self._gap_actions.extend(actions)
+
+    def clear_selection(self) -> None:
+        """Escape: nothing selected (clips, marker, gap)."""
+        self.select([])
+        self.select_marker(None)
+        self.select_gap(None)
+
+    def frame_under(self, x: float) -> int:
+        """The frame whose span contains scene ``x`` (not the nearest boundary, as ``Layout.frame``)."""
+        return max(0, math.floor(x / self._ppf))
 
     def delete_marker(self, marker_id: str) -> bool:
         """Remove a sequence marker (one undo step)."""
@@ -266,6 +336,10 @@ class TimelineView(QGraphicsView):
         if change.assets_changed and self.previews is not None:
             self.previews.retry_failed()  # relinked media may preview now
         self._sync(full=full, track_ids=None if full else change.track_ids)
+        if self._gap is not None and self._gap.track_id is not None:
+            # an edit that filled, moved or resized the gap ends its selection
+            if gap_on(self.history.project, self._gap.track_id, self._gap.start) != self._gap:
+                self.select_gap(None)
         if change.markers_changed:
             markers = self.history.project.sequence.markers
             if self._marker is not None and not any(m.id == self._marker for m in markers):
@@ -335,6 +409,18 @@ class TimelineView(QGraphicsView):
         width = max(end * self._ppf + _END_ROOM_PX, self.viewport().width() - 2)
         self._scene.setSceneRect(0, 0, width, max(self._layout.height, 1))
         self._place_playhead()
+        self._place_gap()
+
+    def _place_gap(self) -> None:
+        gap = self._gap
+        row = self._layout.by_id.get(gap.track_id) if gap is not None and gap.track_id is not None else None
+        if row is None:
+            self._gap_item.hide()
+            return
+        x0 = self._layout.x(gap.start)
+        x1 = self._layout.x(gap.end) if gap.end is not None else max(self._scene.sceneRect().right(), x0 + 2)
+        self._gap_item.place(row, x0, x1, open_end=gap.end is None)
+        self._gap_item.show()
 
     def _place_playhead(self) -> None:
         x = self._layout.x(self._playhead)
@@ -426,6 +512,28 @@ class TimelineView(QGraphicsView):
         self._drag = self._press = None
         self.history.end_merge()
         event.accept()
+
+    def _context_menu(self, pos: QPoint) -> None:
+        """Right click on empty track space: select the gap there (unless it is selected already) and offer
+        what can go into it; clips are left to the clip menu (``AiActions``)."""
+        scene = self.mapToScene(pos)
+        hit = self._layout.hit(scene.x(), scene.y())
+        if hit.clip is not None or hit.row is None:
+            return
+        frame = self.frame_under(scene.x())
+        gap = self._gap
+        inside = gap is not None and gap.track_id == hit.row.track.id and gap.start <= frame and (
+            gap.end is None or frame < gap.end)
+        if not inside:
+            self.select_gap_at(hit.row.track.id, frame)
+        menu = QMenu(self)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        if self._gap_actions:
+            menu.addActions(self._gap_actions)
+            menu.addSeparator()
+        menu.addAction(self._close_gap_action)
+        menu.popup(self.viewport().mapToGlobal(pos))
+        self.gap_menu = menu
 
     def _hover(self, pos: QPointF) -> None:
         _, hit = self._hit(pos)
