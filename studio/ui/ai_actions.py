@@ -8,13 +8,19 @@ and lands its result on the UI thread as ONE undo step (DESIGN.md fixed points 2
   every video clip in it) is analysed; one foley marker per event is put on the sequence
   (``studio.ai.foley.markers``), replacing the foley markers detected earlier in that span. Markers
   can then be moved (dragged on the ruler) or deleted before any sound is made.
-- "Make Foley Sounds": the foley markers as they are now become events at the markers' times (a
+- "Make Foley Sounds…": the foley markers as they are now become events at the markers' times (a
   moved marker moves its sound), sounds are designed and a ``FoleyPass`` places them, replacing
   any earlier pass. The markers stay: they are the pass's spotting list, so a pro can nudge one
   and make the pass again (each make replaces the last) instead of detecting anew and losing
   their edits; "Remove Foley Markers" clears them in one step once the spotting is done.
-- "Add Foley to Selected Clip": both at once for one clip (its markers too), keeping the sounds
+- "Add Foley to Selected Clip…": both at once for one clip (its markers too), keeping the sounds
   of foley markers elsewhere on the sequence.
+
+Both sound-making actions first ask with the ``FoleyDialog`` where the sounds come from (synthesis,
+the sample bank, a text-to-audio model, a video-to-audio plugin; its licence shown and, when
+non-commercial, accepted) and whether CLIP labels the events; ``ask`` and ``choose_folder`` are
+replaceable (tests fill the dialog in instead of showing it). A model source runs with step progress
+and cancel; a video-to-audio model writes each clip's whole soundtrack as one sound.
 - conform: the clip's media is conformed to the project's frame rate and size into
   ``<project folder>/conformed/<name>-<W>x<H>-<fps>.mp4``; the new asset (recipe from
   ``recipe_for``) is added and the clip switched to it with ``SetTake`` in one transaction,
@@ -35,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QPoint, Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QMenu
+from PySide6.QtWidgets import QDialog, QMenu
 
 from studio.core.edits import AddAsset, AddMarker, RemoveMarker, SetTake
 from studio.core.errors import StudioError
@@ -46,6 +52,7 @@ from studio.jobs import JobHandle, JobState
 from studio.media.probe import MediaError
 
 from .foley_jobs import (
+    FoleyChoice,
     FoleyTarget,
     clip_events,
     detect_job,
@@ -57,6 +64,9 @@ from .foley_jobs import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .foley_dialog import FoleyDialog
     from .main_window import MainWindow
 
 __all__ = ["AiActions", "clip_events", "conform_path", "needs_conform", "rate_text", "selected_video_clip"]
@@ -128,6 +138,16 @@ def replace_markers(history: History, spans: list[tuple[int, int]], events: list
     return len(old)
 
 
+def markers_targets(project: Project, markers: list[Marker]) -> list[FoleyTarget]:
+    """The video clips under the markers (each once, in time order): what labels and video-to-audio
+    models look at."""
+    found: dict[str, FoleyTarget] = {}
+    for m in markers:
+        for t in targets_in_range(project, m.frame, m.frame + 1):
+            found.setdefault(t.clip.id, t)
+    return sorted(found.values(), key=lambda t: t.clip.position)
+
+
 # --- the actions -------------------------------------------------------------------------------
 class AiActions(QObject):
     """The AI actions of a MainWindow: enabled state follows the timeline selection and the project."""
@@ -143,12 +163,12 @@ class AiActions(QObject):
             a.triggered.connect(lambda _checked=False: slot())
             return a
 
-        self.foley_action = action("Add &Foley to Selected Clip", "add-foley",
+        self.foley_action = action("Add &Foley to Selected Clip…", "add-foley",
                                    "Detect visual events in the selected clip and place synced sounds", self.add_foley)
         self.detect_action = action("&Detect Foley Events", "detect-foley",
                                     "Mark the visual events of the selected clip (or of the in/out range) on the "
                                     "ruler, to move or delete before making sounds", self.detect_foley)
-        self.make_action = action("&Make Foley Sounds", "make-foley",
+        self.make_action = action("&Make Foley Sounds…", "make-foley",
                                   "Place a sound on every foley marker (replaces the previous foley pass)",
                                   self.make_foley)
         self.clear_markers_action = action("Remove Foley Mar&kers", "remove-foley-markers",
@@ -163,6 +183,10 @@ class AiActions(QObject):
         self.last_make: JobHandle | None = None
         self.last_conform: JobHandle | None = None
         self.context_menu: QMenu | None = None
+        #: shows the Foley Sounds dialog (tests replace it to fill the dialog in and accept it)
+        self.ask: Callable[[FoleyDialog], bool] = lambda d: d.exec() == QDialog.DialogCode.Accepted
+        self.choose_folder: Callable[[str], str] | None = None
+        self.last_dialog: FoleyDialog | None = None
         timeline = window.timeline
         if timeline is not None:
             timeline.selection_changed.connect(lambda _ids: self.update_enabled())
@@ -239,6 +263,27 @@ class AiActions(QObject):
                 return False
         return True
 
+    def ask_choice(self, title: str, target_text: str, ok_text: str) -> FoleyChoice | None:
+        """Where the sounds come from, asked with the Foley Sounds dialog (None: cancelled). The
+        choices and any licence accepted are remembered for next time."""
+        from .foley_dialog import FoleyDialog
+
+        dialog = FoleyDialog(title=title, target_text=target_text, ok_text=ok_text,
+                             settings=self.window.settings.qsettings, choose_folder=self.choose_folder,
+                             parent=self.window)
+        self.last_dialog = dialog
+        try:
+            if not self.ask(dialog):
+                return None
+            choice = dialog.choice()  # ValueError while the dialog says why it cannot be accepted
+            dialog.remember()
+            return choice
+        except ValueError as e:
+            self.window.show_status(f"Foley: {e}")
+            return None
+        finally:
+            dialog.deleteLater()
+
     # --- foley: detect -------------------------------------------------------------------------
     def detect_foley(self) -> JobHandle | None:
         """Detect events on the in/out range (every video clip in it) when one is marked, else on the
@@ -284,8 +329,9 @@ class AiActions(QObject):
                                 "ruler, then Make Foley Sounds")
 
     # --- foley: make ---------------------------------------------------------------------------
-    def make_foley(self, backend: str | None = None) -> JobHandle | None:
-        """Sounds for the foley markers as they are now, placed as one pass (the markers stay)."""
+    def make_foley(self, choice: FoleyChoice | None = None) -> JobHandle | None:
+        """Sounds for the foley markers as they are now, placed as one pass (the markers stay).
+        ``choice`` None: ask with the Foley Sounds dialog."""
         window, project = self.window, self.window.project
         markers = foley_markers_of(project)
         if not markers:
@@ -307,7 +353,17 @@ class AiActions(QObject):
         if not events:
             window.show_status(f"The foley markers hold no readable events ({', '.join(bad)})")
             return None
-        job = sounds_job(events, fps=fps, sample_rate=sr, folder=foley_folder(path), backend=backend)
+        targets = markers_targets(project, markers)
+        if choice is None:
+            choice = self.ask_choice("Make Foley Sounds", f"Sounds for {len(events)} foley markers", "Make Sounds")
+            if choice is None:
+                return None
+        if choice.backend == "v2a" and not targets:
+            window.show_status("No video clips under the foley markers for the video-to-audio model to watch")
+            return None
+        if not self._media_present([t.media_path for t in targets], project):
+            return None
+        job = sounds_job(events, fps=fps, sample_rate=sr, folder=foley_folder(path), choice=choice, targets=targets)
         snapshot = tuple(markers)
         handle = window.jobs.submit(job, on_done=lambda items: self._make_done(items, fps, sr, snapshot, bad),
                                     on_end=lambda h: self._ended(h, "Foley sounds"))
@@ -346,9 +402,10 @@ class AiActions(QObject):
         return True
 
     # --- foley: both at once -------------------------------------------------------------------
-    def add_foley(self, backend: str | None = None) -> JobHandle | None:
+    def add_foley(self, choice: FoleyChoice | None = None) -> JobHandle | None:
         """Detect and make in one go for the selected clip: its markers are replaced, the sounds of
-        foley markers elsewhere are kept in the new pass."""
+        foley markers elsewhere are kept in the new pass (a video-to-audio pass: this clip's soundtrack).
+        ``choice`` None: ask with the Foley Sounds dialog."""
         found = self._selection()
         target = self._target(found is not None, "Select one video clip to add foley to", "foley sounds")
         if target is None:
@@ -365,9 +422,14 @@ class AiActions(QObject):
                     keep.append(marker_event(m, fps))
                 except ValueError:
                     pass
-        job = foley_clip_job(target_for(project, clip), fps=fps, sample_rate=sr, folder=foley_folder(path),
-                             keep=keep, backend=backend)
         name = clip.name or asset.name
+        if choice is None:
+            choice = self.ask_choice("Add Foley to Selected Clip", f"Detect events in {name} and make their sounds",
+                                     "Add Foley")
+            if choice is None:
+                return None
+        job = foley_clip_job(target_for(project, clip), fps=fps, sample_rate=sr, folder=foley_folder(path),
+                             keep=keep, choice=choice)
         if Fraction(clip.speed) != 1:
             self.window.show_status(f"Foley for {name}: timed to the clip's speed; the sounds are not retimed")
         span = (clip.position, clip.end)

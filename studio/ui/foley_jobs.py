@@ -224,16 +224,20 @@ def v2a_placed(ctx: JobContext, choice: FoleyChoice, targets: Sequence[FoleyTarg
     as one sound from the clip's start (the events of the clip go along as timing hints)."""
     from studio.ai.foley.placement import layout
     from studio.ai.foley.sources.video_to_audio import (
+        LicenceNotAccepted,
         V2AError,
         V2ARequest,
         bed_event,
         get_model,
+        needs_acceptance,
         render_range,
-        require_accepted,
     )
 
     model = get_model(choice.model or "")
-    require_accepted(model, choice.accepted)
+    if needs_acceptance(model) and not choice.accepted:
+        lic = model.licence
+        raise LicenceNotAccepted(f"{model.name} is under the {lic.name} licence (non-commercial use only, {lic.url}); "
+                                 "accept it in the Foley Sounds dialog to use it")
     fps = Fraction(fps)
     placed: list = []
     for k, t in enumerate(targets):

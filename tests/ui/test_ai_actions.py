@@ -30,6 +30,12 @@ from tests.ui.test_main_window import FakePrompts, temp_qsettings  # noqa: F401 
 WAIT = 60000
 
 
+def accept_as_is(dialog) -> bool:
+    """The Foley Sounds dialog's ``ask`` in tests: accept it as it opens (never shown)."""
+    assert dialog.ok_button.isEnabled(), dialog.problem_text()
+    return True
+
+
 @pytest.fixture
 def jobs(qapp):
     adapter = JobsAdapter(Scheduler(cpu_slots=2))
@@ -49,6 +55,7 @@ def make_window(qtbot, jobs, tmp_path):
         w = MainWindow(project, path, prompts=FakePrompts(), settings=SessionSettings.at(tmp_path / "settings.ini"),
                        jobs=jobs, store=CacheStore(tmp_path / "cache"), autosave_interval=3600)
         qtbot.addWidget(w)
+        w.ai_actions.ask = accept_as_is  # never a modal dialog in tests
         windows.append(w)
         return w
 
@@ -90,11 +97,16 @@ def test_add_foley_places_one_pass_as_one_undo_step(make_window, qtbot, ball, tm
     window = make_window(project, tmp_path / "proj" / "film.studio")
     actions = menu_actions(window)
     foley = window.ai_actions.foley_action
-    assert actions["Add &Foley to Selected Clip"] is foley and not foley.isEnabled()
+    assert actions["Add &Foley to Selected Clip…"] is foley and not foley.isEnabled()
     window.timeline.select([clip.id])
     assert foley.isEnabled()
     before = window.project
+    seen = []
+    window.ai_actions.ask = lambda dialog: seen.append(dialog) or accept_as_is(dialog)
     foley.trigger()
+    # the Foley Sounds dialog was asked, opening on synthesis (nothing used before)
+    assert len(seen) == 1 and seen[0].windowTitle() == "Add Foley to Selected Clip"
+    assert seen[0].source.currentData() == "synth"
     handle = window.ai_actions.last_foley
     qtbot.waitUntil(lambda: handle.done, timeout=WAIT)
     assert handle.state is JobState.DONE, handle.error
@@ -131,8 +143,20 @@ def test_foley_asks_to_save_an_untitled_project_first(make_window, ball):
     project, clip = project_with(Path(ball.path), size=(160, 90), fps=25)
     window = make_window(project, None)
     window.timeline.select([clip.id])
+    window.ai_actions.ask = lambda dialog: pytest.fail("the dialog comes after the checks")
     assert window.ai_actions.add_foley() is None
     assert "Save the project first" in window.statusBar().currentMessage()
+
+
+def test_cancelling_the_foley_dialog_starts_nothing(make_window, ball, tmp_path):
+    project, clip = project_with(Path(ball.path), size=(160, 90), fps=25)
+    window = make_window(project, tmp_path / "p.studio")
+    window.timeline.select([clip.id])
+    before = window.project
+    window.ai_actions.ask = lambda dialog: False
+    assert window.ai_actions.add_foley() is None
+    assert window.ai_actions.last_foley is None and window.project is before
+    assert not (tmp_path / "p_foley").exists()
 
 
 def test_conform_switches_the_clip_to_a_new_take(make_window, qtbot, small, tmp_path):

@@ -34,6 +34,7 @@ from studio.core.timebase import frames_to_samples
 from studio.core.timeline import Marker
 from studio.jobs import JobState
 from studio.media.synth_scenes import write_bouncing_ball
+from studio.ui.foley_dialog import CHOOSE
 from studio.ui.timeline.markers import tooltip
 from tests.ui import test_ai_actions as ai_tests
 from tests.ui.test_main_window import temp_qsettings  # noqa: F401 - autouse fixture
@@ -272,3 +273,205 @@ def test_marker_data_round_trips_through_the_project_file():
     assert "data" not in d["sequence"]["markers"][0]  # files without tool data stay as they were
     back = project_from_dict(json.loads(json.dumps(d)))
     assert back.sequence.markers == h.project.sequence.markers
+
+
+# --- the Foley Sounds dialog's sources through Make Foley Sounds ---------------------------------
+IMPACTS = (17, 47, 77)  # the ball's impacts (7, 37, 67) with its clip at frame 10
+
+
+@pytest.fixture
+def models_dir(tmp_path, monkeypatch):
+    """An empty app models folder and Hugging Face cache: no model is installed unless a test puts one there."""
+    folder = tmp_path / "models"
+    folder.mkdir()
+    monkeypatch.setenv("SHOTLINE_MODELS_DIR", str(folder))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    return folder
+
+
+def wav(window, clip) -> np.ndarray:
+    with av.open(window.project.asset(clip.asset_id).path) as f:
+        x = np.concatenate([fr.to_ndarray().reshape(-1) for fr in f.decode(audio=0)]).astype(np.float64)
+    return x / 32768.0
+
+
+def spot(window, frames=IMPACTS) -> list[Marker]:
+    """Foley markers exactly on ``frames`` (as if detected there), one undo step each."""
+    for f in frames:
+        window.history.apply(AddMarker(**marker_fields(Event(f / 25, "impact", 0.8, 0.5, "impact (floor)"), FPS)))
+    return markers_of(window)
+
+
+def spotted_window(make_window, ball, tmp_path):
+    project, clip = project_with(Path(ball.path), size=(160, 90), fps=FPS, position=10)
+    window = make_window(project, tmp_path / "proj" / "film.studio")
+    spot(window)
+    return window, clip
+
+
+@pytest.fixture
+def tiny_tta(tmp_path_factory):
+    from tests.ai.foley.test_text_to_audio import stable_audio_folder
+
+    return stable_audio_folder(tmp_path_factory)
+
+
+def folder_filler(folder: Path, seen: list | None = None):
+    """An ``ask`` that picks ``folder`` through "Folder…", 2 steps, seed 4, and accepts."""
+
+    def ask(dialog) -> bool:
+        if seen is not None:
+            seen.append(dialog)
+        dialog.source.setCurrentIndex(dialog.source.findData(CHOOSE))  # the injected picker answers
+        assert dialog.source.currentData() == f"dir:{folder.resolve()}", dialog.problem.text()
+        assert dialog.steps.isEnabled() and dialog.seed.isEnabled()
+        dialog.steps.setValue(2)
+        dialog.seed.setValue(4)
+        assert dialog.ok_button.isEnabled(), dialog.problem_text()
+        return True
+
+    return ask
+
+
+def test_a_text_to_audio_folder_makes_the_sounds_at_the_markers(make_window, qtbot, ball, tmp_path, tiny_tta,
+                                                                 models_dir):
+    window, _clip = spotted_window(make_window, ball, tmp_path)
+    ai, history = window.ai_actions, window.history
+    ai.choose_folder = lambda start: str(tiny_tta)
+    ai.ask = folder_filler(tiny_tta)
+    before, steps = window.project, len(history)
+    ai.make_action.trigger()
+    handle = ai.last_make
+    messages: list[str] = []
+    handle.on_progress.connect(lambda fraction, message, eta: messages.append(message))
+    finish(qtbot, handle)
+    qtbot.waitUntil(lambda: len(foley_clips(window)) == 3, timeout=WAIT)
+    assert [c.position for c in foley_clips(window)] == list(IMPACTS)  # each sound's transient on its marker
+    # the sounds are the model's: the same folder, seed and steps make the same samples
+    from studio.ai.foley.pipeline import design
+    from studio.ai.foley.sources.text_to_audio import TextToAudioSource
+
+    events = [marker_event(m, FPS) for m in markers_of(window)]
+    want = design(events, fps=FPS, sample_rate=SR, source=TextToAudioSource(tiny_tta, steps=2, seed=4))
+    for clip, p in zip(foley_clips(window), want, strict=True):
+        x, y = wav(window, clip), p.padded()
+        n = min(len(x), len(y))
+        assert n > SR // 10 and np.abs(x[:n] - np.clip(y[:n], -1, 1)).max() < 2e-4
+    assert any("step 2/2" in m for m in messages), messages  # the model's steps show in the job's progress
+    assert len(history) == steps + 1  # the whole pass is one undo step
+    window.undo()
+    assert window.project == before
+    # the dialog remembered the folder and its settings: it opens on them next time
+    from studio.ui.foley_dialog import FoleyDialog
+
+    again = FoleyDialog(settings=window.settings.qsettings, v2a_models={})
+    qtbot.addWidget(again)
+    assert again.source.currentData() == f"dir:{tiny_tta.resolve()}"
+    assert (again.steps.value(), again.seed.value()) == (2, 4)
+
+
+def test_cancelling_a_model_pass_leaves_nothing(make_window, qtbot, ball, tmp_path, tiny_tta, models_dir):
+    window, _clip = spotted_window(make_window, ball, tmp_path)
+    ai = window.ai_actions
+    ai.choose_folder = lambda start: str(tiny_tta)
+    ai.ask = folder_filler(tiny_tta)
+    before = window.project
+    handle = ai.make_foley()
+    seen: list[str] = []
+
+    def cancel_at_a_step(fraction, message, eta):
+        seen.append(message)
+        if "step" in message:
+            handle.cancel()
+
+    handle.on_progress.connect(cancel_at_a_step)
+    qtbot.waitUntil(lambda: handle.done, timeout=WAIT)
+    assert handle.state is JobState.CANCELLED
+    assert any("step 1/" in m for m in seen)  # stopped between the model's steps
+    qtbot.wait(50)
+    assert window.project is before
+    folder = tmp_path / "proj" / "film_foley"
+    assert not folder.exists() or not any(folder.iterdir())
+
+
+def test_a_video_to_audio_plugin_needs_its_licence_accepted(make_window, qtbot, ball, tmp_path, monkeypatch,
+                                                           models_dir):
+    from studio.ui.foley_jobs import FoleyChoice
+    from tests.ai.foley import test_video_to_audio as v2a_tests
+
+    v2a_tests.install(monkeypatch)  # the in-test "clicks" plugin (CC BY-NC 4.0, a click at every event)
+    window, clip = spotted_window(make_window, ball, tmp_path)
+    ai, history = window.ai_actions, window.history
+    before, steps = window.project, len(history)
+
+    def untick(dialog) -> bool:  # the user picks the plugin but does not accept its licence
+        assert dialog.select_source("v2a:clicks")
+        assert "CC BY-NC 4.0" in dialog.licence.text() and dialog.accept_licence.isVisibleTo(dialog)
+        assert not dialog.ok_button.isEnabled()
+        return True  # even when OK is forced, nothing runs
+
+    ai.ask = untick
+    assert ai.make_foley() is None and ai.last_make is None
+    assert "Accept the licence of clicks" in window.statusBar().currentMessage()
+    # the job refuses too, before the model runs, when handed an unaccepted choice
+    v2a_tests.ClickModel.last = None
+    handle = ai.make_foley(FoleyChoice(backend="v2a", model="clicks", name="clicks"))
+    qtbot.waitUntil(lambda: handle.done, timeout=WAIT)
+    assert handle.state is JobState.FAILED and v2a_tests.ClickModel.last is None
+    qtbot.waitUntil(lambda: "failed" in window.statusBar().currentMessage(), timeout=WAIT)
+    status = window.statusBar().currentMessage()
+    assert "CC BY-NC 4.0" in status and "accept it in the Foley Sounds dialog" in status, status
+    assert window.project is before
+
+    def tick(dialog) -> bool:
+        assert dialog.select_source("v2a:clicks")
+        dialog.accept_licence.setChecked(True)
+        assert dialog.ok_button.isEnabled()
+        return True
+
+    ai.ask = tick
+    v2a_tests.ClickModel.last = None
+    finish(qtbot, ai.make_foley())
+    qtbot.waitUntil(lambda: bool(foley_clips(window)), timeout=WAIT)
+    [placed] = foley_clips(window)  # the clip's whole soundtrack as one sound from its start
+    assert placed.position == clip.position and placed.duration >= clip.duration
+    request = v2a_tests.ClickModel.last
+    assert request.start == 0.0 and abs(request.end - clip.duration / 25) < 1e-9
+    assert [round(e.time * 25) for e in request.events] == [f - clip.position for f in IMPACTS]
+    # the clicks (one per marker) sound on the markers' frames
+    x = wav(window, placed)
+    rises = np.flatnonzero(np.diff((np.abs(x) > 0.1).astype(int)) == 1) + 1
+    starts = frames_to_samples(placed.position, FPS, SR) + rises
+    assert [round(s * 25 / SR) for s in starts] == list(IMPACTS)
+    assert len(history) == steps + 1
+    window.undo()
+    assert window.project == before
+    # accepted once: the next dialog opens on the plugin with its licence already accepted
+    from studio.ui.foley_dialog import FoleyDialog
+
+    again = FoleyDialog(settings=window.settings.qsettings)
+    qtbot.addWidget(again)
+    assert again.source.currentData() == "v2a:clicks" and again.accept_licence.isChecked()
+    assert again.ok_button.isEnabled()
+
+
+def test_clip_labels_name_the_sounds(make_window, qtbot, ball, tmp_path, models_dir):
+    from studio.ai.foley.labels import KIND_ACTIONS, MATERIALS
+    from tests.ai.foley.test_labels import build_clip
+
+    build_clip(models_dir / "clip-vit-base-patch32")  # the catalogue's CLIP id, "installed"
+    window, _clip = spotted_window(make_window, ball, tmp_path)
+
+    def with_clip(dialog) -> bool:
+        key = "id:clip-vit-base-patch32"
+        dialog.labels.setCurrentIndex(dialog.labels.findData(key))
+        assert "Zero-shot" in dialog.labels_info.text() and dialog.ok_button.isEnabled()
+        return True
+
+    window.ai_actions.ask = with_clip
+    finish(qtbot, window.ai_actions.make_foley())
+    qtbot.waitUntil(lambda: len(foley_clips(window)) == 3, timeout=WAIT)
+    allowed = {f"{m} {a}" for m in MATERIALS for a in KIND_ACTIONS["impact"]}
+    names = [c.name for c in foley_clips(window)]
+    assert all(n in allowed for n in names), names  # CLIP's "<material> <action>", not the motion label
+    assert [c.position for c in foley_clips(window)] == list(IMPACTS)
