@@ -12,7 +12,7 @@ import pytest
 from studio.ai.generate.base import GenerateError
 from studio.ai.generate.in_place import place_in, write_still
 from studio.ai.generate.output import encode_mp4
-from studio.ai.generate.targets import Target, covering_frames, gap_at, last_frame_time, range_target
+from studio.ai.generate.targets import Target, covering_frames, gap_at, gap_on, last_frame_time, range_target
 from studio.core.edits import AddAsset, OverwriteClip
 from studio.core.edits.base import with_clips
 from studio.core.factory import clip_for_asset, new_project
@@ -127,3 +127,16 @@ def test_place_in_refuses_media_shorter_than_a_frame():
     h = History(new_project(64, 64, FPS))
     with pytest.raises(GenerateError, match="shorter than one frame"):
         place_in(h, asset("empty", seconds=0), Target(None, 0, 10))
+
+
+def test_gap_on_one_track_is_the_clicked_gap_even_where_another_track_is_free():
+    p = project_with((0, 24), (72, 24))
+    p = p.with_tracks((replace(p.sequence.tracks[0], id="v0", clips=()), *p.sequence.tracks))
+    v1 = p.sequence.tracks_of("video")[1].id
+    assert gap_at(p, 30) == Target("v0", 0, None, None)  # the playhead rule takes the first free track
+    assert gap_on(p, v1, 30) == Target(v1, 24, 72, "c0")  # a click on V1 means V1
+    assert gap_on(p, v1, 0) is None and gap_on(p, v1, 71) == Target(v1, 24, 72, "c0")
+    assert gap_on(p, v1, 200) == Target(v1, 96, None, "c1")
+    assert gap_on(p, "gone", 30) is None
+    locked = p.with_tracks(tuple(replace(t, locked=True) for t in p.sequence.tracks))
+    assert gap_on(locked, v1, 30) == Target(v1, 24, 72, "c0")  # the caller decides about locks

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from PySide6.QtCore import QPointF
 
 from studio.ai.generate.output import encode_mp4
 from studio.core.edits.base import with_clips
@@ -296,3 +297,61 @@ def test_refusals_say_why(make_window, ramp, t2v):
     window.set_playhead(10)  # a gap, but no clip before it
     assert window.generate_actions.extend() is None
     assert "Nothing to extend" in window.statusBar().currentMessage()
+
+
+def test_generate_fills_the_selected_gap_before_the_marked_range_and_the_playhead(make_window, qtbot, t2v, ramp):
+    # V1: clips at 0-16, 48-64, 100-116 (16 fps): gaps 16-48 and 64-100; the playhead and in/out point elsewhere
+    project = project_with(ramp, size=(32, 32), fps=16, spans=[(0, 16, 0), (48, 16, 0), (100, 16, 0)])
+    window = make_window(project)
+    actions, timeline = window.generate_actions, window.timeline
+    v1 = window.project.sequence.tracks[0].id
+    window.set_playhead(80)
+    window.viewer.engine.set_in(120)
+    window.viewer.engine.set_out(140)
+    assert not actions.generate_gap_action.isEnabled() and not actions.extend_gap_action.isEnabled()
+    gap = timeline.select_gap_at(v1, 30)
+    assert gap is not None and (gap.track_id, gap.start, gap.end, gap.before) == (v1, 16, 48, "c0")
+    assert actions.generate_gap_action.isEnabled() and actions.extend_gap_action.isEnabled()
+    assert actions.target() == gap and actions.target(extend=True) == gap
+    seen = []
+    actions.ask = filler(t2v, seen=seen)
+    actions.generate_gap_action.trigger()
+    assert seen[0].header.text() == "Into 00:00:01:00–00:00:03:00 on V1 (2.00 s)"
+    finish(qtbot, window, 1)
+    ((track, clip),) = generated_clips(window)
+    assert (track.id, clip.position, clip.duration) == (v1, 16, 32)  # exactly the selected gap
+    assert timeline.selected_gap() is None and timeline.selected_clip_ids() == [clip.id]
+    assert not actions.generate_gap_action.isEnabled()
+
+
+def test_the_gap_menu_offers_generate_extend_and_close(make_window, ramp, t2v):
+    project = project_with(ramp, size=(16, 16), fps=8, spans=[(20, 8, 0), (40, 8, 0)])
+    window = make_window(project)
+    timeline, actions = window.timeline, window.generate_actions
+    v1 = window.project.sequence.tracks[0].id
+    a1 = window.project.sequence.tracks_of("audio")[0].id
+
+    def right_click(frame: int, track: str) -> dict[str, bool]:
+        row = timeline.timeline_layout().by_id[track]
+        point = QPointF((frame + 0.5) * timeline.pixels_per_frame(), row.top + row.height / 2)
+        timeline.customContextMenuRequested.emit(timeline.mapFromScene(point))
+        menu = timeline.gap_menu
+        entries = {a.text(): a.isEnabled() for a in menu.actions() if a.text()}
+        menu.close()
+        return entries
+
+    assert right_click(32, v1) == {"&Generate Shot in Gap…": True, "E&xtend Shot into Gap…": True, "Close Gap": True}
+    assert right_click(10, v1) == {"&Generate Shot in Gap…": True, "E&xtend Shot into Gap…": False,
+                                   "Close Gap": True}  # nothing before the first clip to extend
+    assert timeline.selected_gap().start == 0 and timeline.selected_gap().end == 20
+    actions.ask = filler(t2v)
+    assert actions.extend() is None and "the selected gap has no clip before it" in window.statusBar().currentMessage()
+    assert right_click(60, v1) == {"&Generate Shot in Gap…": True, "E&xtend Shot into Gap…": True,
+                                   "Close Gap": False}  # after the last clip: open, nothing to close
+    assert right_click(10, a1) == {"&Generate Shot in Gap…": False, "E&xtend Shot into Gap…": False,
+                                   "Close Gap": False}  # no gap selected on audio
+    right_click(32, v1)
+    before = len(window.history)
+    next(a for a in timeline.gap_menu.actions() if a.text() == "Close Gap").trigger()
+    assert [c.position for c in window.project.sequence.tracks[0].clips] == [20, 28]  # 40 -> 28: the gap is closed
+    assert len(window.history) == before + 1 and window.undo_action.text() == "&Undo Close gap"
