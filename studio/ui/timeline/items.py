@@ -182,7 +182,7 @@ class GapItem(QGraphicsItem):
     """The selected gap: a translucent fill between its neighbouring clips with a dashed outline
     (an open gap after the last clip runs to the end of the scene)."""
 
-    FILL = QColor(255, 200, 40, 55)
+    FILL = QColor(255, 210, 80, 70)
     EDGE = QColor(255, 200, 40, 210)
 
     def __init__(self) -> None:

@@ -181,7 +181,22 @@ class TimelineView(QGraphicsView):
             self.select_marker(None)
         self._close_gap_action.setEnabled(gap is not None and gap.end is not None)
         self._place_gap()
+        if gap is not None:
+            self.status_message.emit(self._gap_text(gap))
         self.gap_changed.emit(gap)
+
+    def _gap_text(self, gap: Target) -> str:
+        """What the status bar says about a selected gap: where, how long, what can be done with it."""
+        project = self.history.project
+        fps = project.fps
+        track = project.track(gap.track_id) if gap.track_id is not None else None
+        name = track.name if track is not None else "?"
+        if gap.end is None:
+            return (f"Gap on {name} after {format_timecode(gap.start, fps)} (open): "
+                    "Generate Shot (Ctrl+G) fills it")
+        seconds = float(gap.end - gap.start) / float(fps)
+        return (f"Gap on {name}, {format_timecode(gap.start, fps)}–{format_timecode(gap.end, fps)} "
+                f"({seconds:.2f} s): Delete closes it, Generate Shot (Ctrl+G) fills it")
 
     def select_gap_at(self, track_id: str, frame: int) -> Target | None:
         """Select the empty stretch around ``frame`` on a video track (None: a clip is there, or the
