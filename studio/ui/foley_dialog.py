@@ -128,7 +128,7 @@ class FoleyDialog(QDialog):
         self.accept_licence = QCheckBox(self)
         self.accept_licence.toggled.connect(self._ticked_changed)
         self.prompt = QLineEdit(self)
-        self.prompt.setPlaceholderText("Optional: what it sounds like (\"footsteps on gravel\", \"metal clang\")")
+        self.prompt.setPlaceholderText("Optional: \"footsteps on gravel\", \"metal clang\"…")
         self.prompt.setClearButtonEnabled(True)
         self.mode = QComboBox(self)
         self.mode.addItem("Bias the labels", "bias")
@@ -137,7 +137,8 @@ class FoleyDialog(QDialog):
         self.seed = QSpinBox(self)
         self.seed.setRange(0, MAX_SEED)
         self.steps = QSpinBox(self)
-        self.steps.setRange(1, 1000)
+        self.steps.setRange(0, 1000)
+        self.steps.setSpecialValueText("—")  # 0: shown while the source has no steps
         self.steps.setToolTip("Denoising steps of a text-to-audio model (fewer: faster, rougher)")
         self.steps.valueChanged.connect(self._steps_changed)
         self.labels = QComboBox(self)
@@ -425,9 +426,15 @@ class FoleyDialog(QDialog):
         self.seed.setEnabled(model)
         self.steps.setEnabled(src.backend == "tta")
         self.steps_label.setEnabled(src.backend == "tta")
+        self.steps.blockSignals(True)
         if src.backend == "tta":
             remembered = int(self.qsettings.value(self._steps_key(src.key), 0, type=int) or 0)
+            self.steps.setMinimum(1)
             self.steps.setValue(self._steps.get(src.key) or remembered or src.steps or 50)
+        else:
+            self.steps.setMinimum(0)
+            self.steps.setValue(0)
+        self.steps.blockSignals(False)
         self._validate()
 
     def _labels_changed(self) -> None:
