@@ -365,13 +365,14 @@ class AiActions(QObject):
             return None
         job = sounds_job(events, fps=fps, sample_rate=sr, folder=foley_folder(path), choice=choice, targets=targets)
         snapshot = tuple(markers)
-        handle = window.jobs.submit(job, on_done=lambda items: self._make_done(items, fps, sr, snapshot, bad),
+        handle = window.jobs.submit(job, on_done=lambda items: self._make_done(items, fps, sr, snapshot, bad,
+                                                                               choice.label),
                                     on_end=lambda h: self._ended(h, "Foley sounds"))
         self.last_make = handle
         return handle
 
     def _make_done(self, items: list, fps: Fraction, sample_rate: int, snapshot: tuple[Marker, ...],
-                   bad: list[str]) -> None:
+                   bad: list[str], source: str = "") -> None:
         from studio.ai.foley.placement import FoleyPass
 
         try:
@@ -381,7 +382,7 @@ class AiActions(QObject):
                 unlink(it.asset.path)
             self.window.show_status(f"Foley sounds could not be placed: {e}")
             return
-        text = f"Foley: {len(items)} sounds placed on the foley markers"
+        text = f"Foley: {len(items)} sounds placed on the foley markers" + (f" ({source})" if source else "")
         if bad:
             text += f"; {len(bad)} unreadable markers skipped"
         if tuple(foley_markers_of(self.window.project)) != snapshot:
@@ -433,13 +434,14 @@ class AiActions(QObject):
         if Fraction(clip.speed) != 1:
             self.window.show_status(f"Foley for {name}: timed to the clip's speed; the sounds are not retimed")
         span = (clip.position, clip.end)
-        handle = self.window.jobs.submit(job, on_done=lambda result: self._foley_done(result, span, fps, sr, name),
+        handle = self.window.jobs.submit(job, on_done=lambda result: self._foley_done(result, span, fps, sr, name,
+                                                                                      choice.label),
                                          on_end=lambda h: self._ended(h, "Foley"))
         self.last_foley = handle
         return handle
 
     def _foley_done(self, result: tuple[list, list], span: tuple[int, int], fps: Fraction, sample_rate: int,
-                    name: str) -> None:
+                    name: str, source: str = "") -> None:
         from studio.ai.foley.placement import FoleyPass
 
         items, events = result
@@ -453,7 +455,8 @@ class AiActions(QObject):
                 unlink(it.asset.path)
             self.window.show_status(f"Foley for {name} could not be placed: {e}")
             return
-        self.window.show_status(f"Foley for {name}: {len(events)} events, {len(items)} sounds placed")
+        self.window.show_status(f"Foley for {name}: {len(events)} events, {len(items)} sounds placed"
+                                + (f" ({source})" if source else ""))
 
     # --- conform -------------------------------------------------------------------------------
     def conform_clip(self) -> JobHandle | None:

@@ -118,7 +118,7 @@ def test_add_foley_places_one_pass_as_one_undo_step(make_window, qtbot, ball, tm
     for pos, impact in zip(clips, (37, 67), strict=True):
         assert impact - 5 - 1 <= pos <= impact - 5
     assert (tmp_path / "proj" / "film_foley").is_dir()
-    assert "2 events" in window.statusBar().currentMessage()
+    assert "2 events, 2 sounds placed (Synthesis)" in window.statusBar().currentMessage()
     window.undo()
     assert window.project == before
     assert not any(t.name.startswith("Foley") for t in window.project.sequence.tracks)

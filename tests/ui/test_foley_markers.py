@@ -358,6 +358,7 @@ def test_a_text_to_audio_folder_makes_the_sounds_at_the_markers(make_window, qtb
         n = min(len(x), len(y))
         assert n > SR // 10 and np.abs(x[:n] - np.clip(y[:n], -1, 1)).max() < 2e-4
     assert any("step 2/2" in m for m in messages), messages  # the model's steps show in the job's progress
+    assert f"3 sounds placed on the foley markers ({tiny_tta.resolve().name})" in window.statusBar().currentMessage()
     assert len(history) == steps + 1  # the whole pass is one undo step
     window.undo()
     assert window.project == before
