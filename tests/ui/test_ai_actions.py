@@ -243,3 +243,29 @@ def test_right_click_on_a_clip_selects_it_and_offers_the_actions(make_window, sm
     assert all(a.isEnabled() for a in (ai.detect_action, ai.foley_action, ai.conform_action))
     assert not ai.make_action.isEnabled() and not ai.clear_markers_action.isEnabled()  # no foley markers yet
     menu.close()
+
+
+def test_add_foley_with_a_prompt_that_overrides_the_labels(make_window, qtbot, ball, tmp_path):
+    from studio.ai.foley.markers import foley_markers
+
+    project, clip = project_with(Path(ball.path), size=(160, 90), fps=25)
+    window = make_window(project, tmp_path / "p.studio")
+    window.timeline.select([clip.id])
+
+    def override(dialog) -> bool:
+        dialog.select_source("bank")
+        dialog.mode.setCurrentIndex(dialog.mode.findData("override"))
+        assert not dialog.ok_button.isEnabled()  # an override needs its prompt
+        dialog.prompt.setText("metal clang")
+        return accept_as_is(dialog)
+
+    window.ai_actions.ask = override
+    handle = window.ai_actions.add_foley()
+    qtbot.waitUntil(lambda: handle.done, timeout=WAIT)
+    assert handle.state is JobState.DONE, handle.error
+    qtbot.waitUntil(lambda: any(t.name == "Foley" for t in window.project.sequence.tracks), timeout=WAIT)
+    clips = [c for t in window.project.sequence.tracks if t.name.startswith("Foley") for c in t.clips]
+    markers = foley_markers(window.project.sequence.markers)
+    assert len(clips) == len(markers) == 3  # the ball's three impacts
+    assert {c.name for c in clips} == {m.name for m in markers} == {"metal clang"}  # sounds and markers
+    assert "(Sample bank)" in window.statusBar().currentMessage()
