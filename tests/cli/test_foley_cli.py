@@ -101,6 +101,69 @@ def test_bad_inputs_exit_2_with_one_line(tmp_path, capsys, ball):
     assert not out.exists()
 
 
+def _decode_track(path, index=0):
+    with av.open(str(path)) as c:
+        return np.concatenate([f.to_ndarray() for f in c.decode(c.streams.audio[index])], axis=1)
+
+
+def test_foley_track_encodes_only_its_sounds_and_decodes_like_one_full_encode(tmp_path, ball, monkeypatch):
+    """Silent AAC frames are the encoder's own silence packet, and only frames near sound go through
+    an encoder (two, on two threads); the decoded track matches one encoder fed every frame."""
+    from fractions import Fraction
+
+    from studio.ai.foley import mux
+
+    sr, n = 48000, 153000  # not a whole number of AAC frames
+    t = np.arange(4800) / sr
+    burst = (0.8 * np.exp(-t * 60) * np.sin(2 * np.pi * 700 * t)).astype(np.float32)
+    foley = np.zeros((2, n), np.float32)
+    starts = (0, 20037, 70000, 110500, n - 3000)  # at the very start, mid-frame, and into the partial last frame
+    for i, s in enumerate(starts):
+        piece = burst[:n - s]
+        foley[0, s:s + len(piece)] += piece * (1.0 if i % 2 else 0.3)
+        foley[1, s:s + len(piece)] += piece * (0.3 if i % 2 else 1.0)
+    fed = []
+    real = mux._encode_islands
+
+    def spy(audio, islands, *a):
+        fed.extend(islands)
+        return real(audio, islands, *a)
+
+    monkeypatch.setattr(mux, "_encode_islands", spy)
+    out = tmp_path / "f.mp4"
+    mux.write_with_foley(ball.path, out, foley, sr)
+    frames = -(-n // 1024)
+    assert sum(b - a for a, b in fed) < frames / 2  # the silence never reached an encoder
+    with av.open(str(out)) as c:
+        a = c.streams.audio[0]
+        layout = (a.codec_context.name, a.codec_context.channels, a.frames, a.duration * a.time_base)
+    got = _decode_track(out)[:, :n]
+    assert got.shape == (2, n)
+    # one encoder fed every frame, muxed the plain way: the reference
+    ref_path = tmp_path / "ref.m4a"
+    with av.open(str(ref_path), "w") as dst:
+        s = dst.add_stream("aac", rate=sr, layout="stereo")
+        s.options = dict(mux._OPTIONS)
+        for i in range(0, n, 1024):
+            f = av.AudioFrame.from_ndarray(np.ascontiguousarray(foley[:, i:i + 1024]), format="fltp", layout="stereo")
+            f.sample_rate, f.pts, f.time_base = sr, i, Fraction(1, sr)
+            dst.mux(s.encode(f))
+        dst.mux(s.encode(None))
+    ref = _decode_track(ref_path)[:, :n]
+    with av.open(str(ref_path)) as c:
+        a = c.streams.audio[0]
+        assert layout == ("aac", 2, frames + 1, a.duration * a.time_base)
+    assert np.abs(got - ref).max() < 2e-3
+    assert np.abs(got - foley).max() < 0.05
+    # far from every sound the track is exactly silent; each burst starts on its sample (within 1 ms)
+    for a, b in zip(starts[1:-1], starts[2:], strict=True):
+        lo, hi = (-(-(a + 4800) // 1024) + 3) * 1024, (b // 1024 - 3) * 1024
+        assert lo < hi and not got[:, lo:hi].any()
+    for s in starts[1:]:
+        onset = s - 48 + int(np.argmax(np.abs(got[0, s - 48:s + 480]) > 0.02))
+        assert abs(onset - s) <= 48
+
+
 # --------------------------------------------------------------------------- model options
 
 
