@@ -7,6 +7,7 @@ through the one History; the scene follows ``history.changed`` (only the tracks 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import shiboken6
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
@@ -23,7 +24,6 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QApplication, QGraphicsScene, QGraphicsView, QLabel, QMenu, QWidget
 
-from studio.ai.generate.targets import Target, gap_on
 from studio.core.changes import Change
 from studio.core.edits import Command, RemoveMarker, SetTrackProperty
 from studio.core.errors import EditError
@@ -37,6 +37,9 @@ from .geometry import HEADER_WIDTH, MAX_PPF, MIN_PPF, RULER_HEIGHT, SNAP_PX, Hit
 from .gestures import Drag, RubberBandDrag
 from .items import ClipItem, GapItem, PlayheadItem, TransitionItem
 from .tools import start_gesture
+
+if TYPE_CHECKING:  # studio.ai is loaded on first use: opening the editor does not import it
+    from studio.ai.generate.targets import Target
 
 _END_ROOM_PX = 60
 TOOLS = ("select", "razor", "ripple", "roll", "slip", "slide")
@@ -201,6 +204,8 @@ class TimelineView(QGraphicsView):
     def select_gap_at(self, track_id: str, frame: int) -> Target | None:
         """Select the empty stretch around ``frame`` on a video track (None: a clip is there, or the
         track is an audio or locked one)."""
+        from studio.ai.generate.targets import gap_on
+
         track = self.history.project.track(track_id)
         gap = None
         if track is not None and track.kind == "video" and not track.locked:
@@ -352,6 +357,8 @@ class TimelineView(QGraphicsView):
             self.previews.retry_failed()  # relinked media may preview now
         self._sync(full=full, track_ids=None if full else change.track_ids)
         if self._gap is not None and self._gap.track_id is not None:
+            from studio.ai.generate.targets import gap_on
+
             # an edit that filled, moved or resized the gap ends its selection
             if gap_on(self.history.project, self._gap.track_id, self._gap.start) != self._gap:
                 self.select_gap(None)
