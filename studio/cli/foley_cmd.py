@@ -87,16 +87,33 @@ class _Span:
         return self.ctx.cancelled
 
 
+def _builtin_source(name: str):
+    """The in-tree ``synth`` / ``bank`` source, without scanning the installed plugins (in-tree names
+    always win over a plugin's, and the scan plus importlib.metadata cost ~40 ms of start-up)."""
+    if name == "synth":
+        from studio.ai.foley.sources.synth import SynthSource
+
+        return SynthSource()
+    from studio.ai.foley.sources.bank import BankSource
+
+    return BankSource()
+
+
 def _plan(args) -> Plan:
     """The source, video-to-audio model and labeler the options name; one-line errors for bad ones."""
-    from studio.ai.foley.sources.base import available_sources, get_source
-    from studio.ai.foley.sources.video_to_audio import available_models, get_model, require_accepted
-
     plan = Plan(override=args.prompt_mode == "override")
     if args.steps is not None and args.steps < 1:
         raise UsageError(f"studio foley: --steps must be at least 1, not {args.steps}")
     if plan.override and not (args.prompt or "").strip():
         raise UsageError("studio foley: --prompt-mode override needs --prompt TEXT")
+    if args.backend in ("synth", "bank"):
+        if args.model:
+            raise UsageError("studio foley: --model goes with --backend tta or a video-to-audio model")
+        plan.source = _builtin_source(args.backend)
+        return _plan_labels(args, plan)
+    from studio.ai.foley.sources.base import available_sources, get_source
+    from studio.ai.foley.sources.video_to_audio import available_models, get_model, require_accepted
+
     sources = available_sources()
     if args.backend == "tta":
         from studio.ai.foley.sources.text_to_audio import TextToAudioSource
@@ -112,6 +129,10 @@ def _plan(args) -> Plan:
     else:
         names = sorted(set(sources) | set(available_models()))
         raise UsageError(f"unknown foley backend {args.backend!r} (available: {', '.join(names)})")
+    return _plan_labels(args, plan)
+
+
+def _plan_labels(args, plan: Plan) -> Plan:
     if args.labels == "clip" and not plan.override:
         from studio.ai.foley.labels import ClipLabeler
 
@@ -122,12 +143,12 @@ def _plan(args) -> Plan:
 
 
 def _label(args, plan: Plan, found, ctx, start: float, end: float):
+    if plan.labeler is None and not plan.override:
+        return found
     from studio.ai.foley.labels import event_crops, label_events
 
     if plan.override:
         return label_events(found, prompt=args.prompt or "", override=True)
-    if plan.labeler is None:
-        return found
     ctx.progress(start, "labelling events")
     try:
         crops = event_crops(args.input, found, cancelled=lambda: ctx.cancelled)
