@@ -51,6 +51,17 @@ def test_shows_the_selected_clip(inspector):
     assert not panel.form_host.isEnabled() and panel.title.text() == "No clip selected"
 
 
+def test_with_no_clip_the_greyed_rows_show_a_new_clips_values(qtbot, history):
+    """A fresh inspector with nothing selected: never the spin boxes' minimums (0.000 x, 0.1 %)."""
+    w = Inspector(history)
+    qtbot.addWidget(w)
+    w.set_selection([])
+    panel = w.clip_panel
+    assert not panel.form_host.isEnabled()
+    assert panel.speed.value() == 1.0 and panel.rows["scale"].spin.value() == 100.0
+    assert panel.rows["opacity"].spin.value() == 100.0 and panel.rows["gain_db"].spin.value() == 0.0
+
+
 def test_scale_changes_through_an_undoable_command(inspector, history):
     row = inspector.clip_panel.rows["scale"]
     row.spin.setValue(150.0)  # typed + Enter (keyboard tracking is off)

@@ -113,6 +113,12 @@ class ClipPanel(QWidget):
             self.hint.setText("Select a clip on the timeline to edit it.")
             self.position.clear()
             self.duration.clear()
+            neutral = Clip("", "", 0, 1)  # greyed rows read as a new clip's values, not as spin-box minimums
+            self.speed.blockSignals(True)
+            self.speed.setValue(float(neutral.speed))
+            self.speed.blockSignals(False)
+            for name, row in self.rows.items():
+                row.show_value(neutral.value_at(name, 0), False, False, False, False)
             return
         project = self.history.project
         fps = project.fps
