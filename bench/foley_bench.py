@@ -16,9 +16,12 @@ d) speed: `studio foley X -o OUT` (synth backend, the whole command in its own p
    no deblocking, no B-frames: almost free to decode, so foley's fixed costs -- Python start,
    AAC encoding of the foley track -- weigh most) and x264 medium (CABAC, deblocking, B-frames,
    as camera and phone footage is). Reported too: the in-process analysis time and a bare PyAV
-   decode of the same file (the floor any analysis that decodes every frame stands on).
+   decode of the same file (the floor any analysis that decodes every frame stands on), and
+   `studio foley --use-events` with the events found (everything but the analysis: start-up,
+   sounds, mix, AAC, mux).
 
-Last line: a JSON object. Usage: python bench/foley_bench.py [--seconds 60] [--skip-speed]
+Last line: a JSON object. Usage: python bench/foley_bench.py [--seconds 60] [--skip-speed | --speed-only]
+[--runs 3]
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import have, run, studio  # noqa: E402
 
 from studio.ai.foley.analysis import analyze  # noqa: E402
-from studio.ai.foley.events import detect_events  # noqa: E402
+from studio.ai.foley.events import detect_events, save_events  # noqa: E402
 from studio.media.synth_scenes import ball_height, write_explosion, write_walker  # noqa: E402
 
 #: name -> (width, height, fps, frames, first_impact, period, noise sigma, crf[, x264 preset])
@@ -208,7 +211,7 @@ def explosion_bench(folder: Path) -> dict:
     return {"correct": sum(r["ok"] for r in rows.values()), "of": len(rows), "variants": rows}
 
 
-def speed_bench(folder: Path, seconds: int, preset: str = "ultrafast") -> dict:
+def speed_bench(folder: Path, seconds: int, preset: str = "ultrafast", runs: int = 3) -> dict:
     short = folder / f"short-{preset}.mp4"
     loops = max(1, seconds // 10)
     t0 = time.perf_counter()
@@ -219,8 +222,8 @@ def speed_bench(folder: Path, seconds: int, preset: str = "ultrafast") -> dict:
     made = time.perf_counter() - t0
     decode_cmd = ["ffmpeg", "-v", "error", "-i", str(clip), "-f", "null", "-"]
     foley_cmd = studio("foley", str(clip), "-o", str(folder / "out.mp4"))
-    decode, foley, decode_cpu, foley_cpu = None, None, [], []
-    for _ in range(3):  # interleaved, best of three: the machine is shared and noisy
+    decode, foley, decode_cpu, foley_cpu, ratios = None, None, [], [], []
+    for _ in range(runs):  # interleaved, best of `runs`: the machine is shared and noisy
         for cmd, cpu in ((decode_cmd, decode_cpu), (foley_cmd, foley_cpu)):
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             r = run(cmd)
@@ -230,8 +233,10 @@ def speed_bench(folder: Path, seconds: int, preset: str = "ultrafast") -> dict:
             cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
             if cmd is decode_cmd:
                 decode = r if decode is None or r.seconds < decode.seconds else decode
+                last_decode = r.seconds
             else:
                 foley = r if foley is None or r.seconds < foley.seconds else foley
+                ratios.append(r.seconds / last_decode)
     t0 = time.perf_counter()
     features = analyze(clip)
     events = detect_events(features)
@@ -243,14 +248,24 @@ def speed_bench(folder: Path, seconds: int, preset: str = "ultrafast") -> dict:
         for _ in c.decode(stream):
             pass
     pyav = time.perf_counter() - t0
+    # everything but the analysis (start-up, sounds, mix, AAC, mux): the same events, read from JSON
+    save_events(events, folder / "events.json")
+    fixed_runs = [run(studio("foley", str(clip), "-o", str(folder / "out.mp4"), "--use-events",
+                             str(folder / "events.json"))) for _ in range(runs)]
+    if any(r.returncode for r in fixed_runs):
+        raise SystemExit(f"studio foley --use-events failed: {fixed_runs[-1].stderr}")
+    fixed = min(r.seconds for r in fixed_runs)
     return {"clip": f"{seconds} s 1080p30 ({features.frames} frames), x264 {preset} crf 23",
             "clip_made_s": round(made, 1),
             "ffmpeg_decode_s": round(decode.seconds, 2), "foley_cli_s": round(foley.seconds, 2),
             "foley_over_decode": round(foley.seconds / decode.seconds, 3),
+            "foley_over_decode_per_run": [round(x, 3) for x in ratios],
             "ffmpeg_decode_cpu_s": round(min(decode_cpu), 2), "foley_cli_cpu_s": round(min(foley_cpu), 2),
             "foley_over_decode_cpu": round(min(foley_cpu) / min(decode_cpu), 3),
             "analysis_in_process_s": round(analysis, 2), "analysis_over_decode": round(analysis / decode.seconds, 3),
             "pyav_decode_only_s": round(pyav, 2), "pyav_decode_over_decode": round(pyav / decode.seconds, 3),
+            "foley_without_analysis_s": round(fixed, 2),
+            "foley_without_analysis_over_decode": round(fixed / decode.seconds, 3),
             "events": len(events), "foley_peak_rss_mb": round(foley.peak_rss_mb)}
 
 
@@ -258,18 +273,21 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=int, default=60, help="length of the speed clip (multiple of 10)")
     ap.add_argument("--skip-speed", action="store_true")
+    ap.add_argument("--speed-only", action="store_true", help="only (d), the speed measure")
+    ap.add_argument("--runs", type=int, default=3, help="interleaved decode/foley runs per clip (best of)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        result = {"sync": sync_bench(Path(tmp)), "steps": steps_bench(Path(tmp)),
-                  "explosions": explosion_bench(Path(tmp))}
+        result = {} if args.speed_only else {"sync": sync_bench(Path(tmp)), "steps": steps_bench(Path(tmp)),
+                                             "explosions": explosion_bench(Path(tmp))}
         if not args.skip_speed:
             if not have("ffmpeg"):
                 result["speed"] = "skipped: no ffmpeg"
             else:
                 for preset in ("ultrafast", "medium"):
-                    result[f"speed_{preset}"] = speed_bench(Path(tmp), args.seconds, preset)
-    sync = result["sync"]
-    result["targets"] = {"f1>=0.9": sync["f1"] >= 0.9, "steps f1>=0.9": result["steps"]["f1"] >= 0.9}
+                    result[f"speed_{preset}"] = speed_bench(Path(tmp), args.seconds, preset, args.runs)
+    result["targets"] = {}
+    if not args.speed_only:
+        result["targets"] = {"f1>=0.9": result["sync"]["f1"] >= 0.9, "steps f1>=0.9": result["steps"]["f1"] >= 0.9}
     for preset in ("ultrafast", "medium"):
         speed = result.get(f"speed_{preset}")
         if isinstance(speed, dict):
