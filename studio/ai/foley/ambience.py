@@ -33,7 +33,7 @@ KIND = "ambience"
 PERIOD = 12.0
 FADE = 0.5
 RMS_DB = -20.0
-LEVEL_DB = -12.0
+LEVEL_DB = -18.0
 
 
 class AmbienceError(ValueError):

@@ -10,7 +10,8 @@ fade, and a fade-in would dull the transient).
 ``FoleyPass`` is one command: it removes the clips and assets of any earlier foley pass
 (assets whose id starts with ``foley-``), adds the new assets and one clip per sound on
 audio tracks named ``Foley``, ``Foley 2``... (created when missing; sounds that overlap go on
-the next lane, since clips on a track never overlap; lanes left empty are removed). Undo
+the next lane, since clips on a track never overlap; lanes left empty are removed); ambience
+beds (events of kind ``ambience``) go the same way on tracks named ``Ambience``... Undo
 restores the project exactly as it was. Each pass writes new file names, so undoing to an
 earlier pass finds its files unchanged.
 """
@@ -41,6 +42,10 @@ from .sources.base import Sound
 ASSET_PREFIX = "foley-"
 TRACK_NAME = "Foley"
 _LANE = re.compile(r"^Foley(?: (\d+))?$")
+#: Ambience beds (``ambience.py``: events of this kind) go on their own tracks, under the spot effects.
+AMBIENCE_KIND = "ambience"
+AMBIENCE_TRACK = "Ambience"
+_AMBIENCE_LANE = re.compile(r"^Ambience(?: (\d+))?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,8 +178,8 @@ def write_pass(placed: list[Placed], folder: str | os.PathLike[str], sample_rate
     return items
 
 
-def _lane_index(track: Track) -> int | None:
-    m = _LANE.match(track.name) if track.kind == "audio" else None
+def _lane_index(track: Track, lane: re.Pattern = _LANE) -> int | None:
+    m = lane.match(track.name) if track.kind == "audio" else None
     if m is None:
         return None
     return int(m.group(1) or 1) - 1
@@ -207,13 +212,24 @@ class FoleyPass(Command):
                     raise EditError(f"track {t.name} is locked")
                 t = with_clips(t, kept)
             tracks.append(t)
+        beds = [it for it in self.items if it.placed.event.kind == AMBIENCE_KIND]
+        spots = [it for it in self.items if it.placed.event.kind != AMBIENCE_KIND]
+        tracks = self._lay_lanes(tracks, spots, TRACK_NAME, _LANE)
+        if beds:
+            tracks = self._lay_lanes(tracks, beds, AMBIENCE_TRACK, _AMBIENCE_LANE)
+        assets = tuple(a for a in project.assets if a.id not in old) + tuple(it.asset for it in self.items)
+        return replace(project.with_tracks(tuple(tracks)), assets=assets)
+
+    def _lay_lanes(self, tracks: list[Track], items: list[PassItem], name: str, lane: re.Pattern) -> list[Track]:
+        """``items`` on the audio tracks ``name``, ``name 2``... (created when missing; an item goes on
+        the first unlocked lane free for its span; lanes beyond the first left empty go away)."""
         lanes: dict[int, int] = {}  # lane -> index in tracks
         for i, t in enumerate(tracks):
-            k = _lane_index(t)
+            k = _lane_index(t, lane)
             if k is not None and k not in lanes:
                 lanes[k] = i
         lane_clips: dict[int, list[Clip]] = {k: list(tracks[i].clips) for k, i in lanes.items()}
-        for item in sorted(self.items, key=lambda it: it.placed.position):
+        for item in sorted(items, key=lambda it: it.placed.position):
             p = item.placed
             k = 0
             while True:
@@ -234,11 +250,8 @@ class FoleyPass(Command):
                 new_tracks[i] = with_clips(tracks[i], lane_clips[k]) if lane_clips[k] != list(tracks[i].clips) \
                     else tracks[i]
             elif lane_clips[k]:
-                name = TRACK_NAME if k == 0 else f"{TRACK_NAME} {k + 1}"
-                new_tracks.append(with_clips(Track(self.ids("track"), "audio", name), lane_clips[k]))
-        # lanes beyond the first that this pass left empty go away
+                track_name = name if k == 0 else f"{name} {k + 1}"
+                new_tracks.append(with_clips(Track(self.ids("track"), "audio", track_name), lane_clips[k]))
         drop = {tracks[i].id for k, i in lanes.items() if k > 0 and not lane_clips.get(k)
                 and not tracks[i].locked}
-        new_tracks = [t for t in new_tracks if t.id not in drop]
-        assets = tuple(a for a in project.assets if a.id not in old) + tuple(it.asset for it in self.items)
-        return replace(project.with_tracks(tuple(new_tracks)), assets=assets)
+        return [t for t in new_tracks if t.id not in drop]

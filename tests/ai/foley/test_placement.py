@@ -10,6 +10,7 @@ import pytest
 from studio.ai.foley.events import Event
 from studio.ai.foley.pipeline import design
 from studio.ai.foley.placement import FoleyPass, foley_folder, write_pass
+from studio.core.edits import SetTrackProperty
 from studio.core.factory import new_project
 from studio.core.history import History
 from studio.core.serialize import project_to_dict
@@ -92,3 +93,29 @@ def test_user_clips_on_the_foley_track_are_kept(tmp_path):
     after = history.project
     assert after.find_clip("clip-mine") is not None and isinstance(after.asset("asset-mine"), Asset)
     assert len([c for _, c in after.all_clips()]) == len(EVENTS) + 1
+
+
+def test_an_ambience_bed_goes_on_its_own_track_under_the_spots_and_is_replaced_with_the_pass(tmp_path):
+    from studio.ai.foley.ambience import ambience_item
+
+    fps = Fraction(25)
+    history = History(new_project(fps=fps))
+    sr = history.project.settings.sample_rate
+    placed = design(EVENTS, fps=fps, sample_rate=sr) + [ambience_item("rain", 0.0, 3.0, fps=fps, sample_rate=sr)]
+    folder = foley_folder(tmp_path / "p.studio")
+    history.apply(FoleyPass(write_pass(placed, folder, sr), fps=fps, sample_rate=sr))
+    tracks = {t.name: t for t in history.project.sequence.tracks}
+    bed = tracks["Ambience"].clips
+    assert len(bed) == 1 and (bed[0].position, bed[0].duration) == (0, 75) and bed[0].name == "ambience (rain)"
+    assert len([c for n, t in tracks.items() if n.startswith("Foley") for c in t.clips]) == len(EVENTS)
+    mixer = AudioMixer(history.project, lambda p: AudioSource(p, sr, 2))
+    bed_rms = float(np.sqrt(np.mean(mixer.mix_unlimited(round(0.05 * sr), round(0.2 * sr)) ** 2)))
+    hit = np.abs(mixer.mix_unlimited(round(0.29 * sr), round(0.1 * sr))).max()
+    assert 0 < bed_rms < hit / 20  # the bed sounds, well under the spots
+    muted = SetTrackProperty(tracks["Ambience"].id, "muted", True).apply(history.project)
+    assert _onsets(muted, EVENTS[:3]) == pytest.approx([e.time for e in EVENTS[:3]], abs=0.001)  # spots unmoved
+    # a second pass without a bed replaces the first one's: the Ambience track is left empty
+    history.apply(_pass(tmp_path, history.project, EVENTS[:1]))
+    assert not next(t for t in history.project.sequence.tracks if t.name == "Ambience").clips
+    history.undo()
+    assert len(next(t for t in history.project.sequence.tracks if t.name == "Ambience").clips) == 1
