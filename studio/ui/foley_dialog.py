@@ -56,6 +56,9 @@ MAX_FOLDERS = 8
 #: QSettings keys
 SOURCE_KEY, FOLDERS_KEY, PROMPT_KEY, MODE_KEY = "foley/source", "foley/folders", "foley/prompt", "foley/prompt_mode"
 SEED_KEY, STEPS_KEY, LABELS_KEY, ACCEPTED_KEY = "foley/seed", "foley/steps", "foley/labels", "foley/accepted"
+AMBIENCE_KEY = "foley/ambience"
+#: ambience beds offered (``studio.ai.foley.ambience.KINDS``; "" = none), in the order listed
+AMBIENCES = (("", "None"), ("room", "Room tone"), ("wind", "Wind"), ("rain", "Rain"))
 #: in-tree sources, in the order listed, with what they are
 BUILTIN = {"synth": ("Synthesis", "Procedural sounds (modal impacts by material, whooshes, steps, explosions): "
                                   "no model, always available"),
@@ -144,6 +147,10 @@ class FoleyDialog(QDialog):
         self.labels = QComboBox(self)
         self.labels.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.labels_info = self._muted()
+        self.ambience = QComboBox(self)
+        for kind, text in AMBIENCES:
+            self.ambience.addItem(text, kind)
+        self.ambience.setToolTip("A quiet continuous bed under each clip's sounds, on its own Ambience track")
         self.problem = QLabel(self)
         self.problem.setStyleSheet(f"color: {WARNING_COLOR}")
         self.problem.setWordWrap(True)
@@ -179,6 +186,7 @@ class FoleyDialog(QDialog):
         form.addRow("Prompt", prompt_row)
         form.addRow("Seed", model_row)
         form.addRow("Labels", labels_box)
+        form.addRow("Ambience", self.ambience)
         layout = QVBoxLayout(self)
         layout.addWidget(self.header)
         layout.addLayout(form)
@@ -316,6 +324,7 @@ class FoleyDialog(QDialog):
         self.seed.setValue(int(q.value(SEED_KEY, 0, type=int) or 0))
         label = str(q.value(LABELS_KEY, MOTION) or MOTION)
         self.labels.setCurrentIndex(max(0, self.labels.findData(label)))
+        self.ambience.setCurrentIndex(max(0, self.ambience.findData(str(q.value(AMBIENCE_KEY, "") or ""))))
 
     def remember(self) -> None:
         """Store the choices (the next dialog opens with them) and any licence accepted now."""
@@ -334,6 +343,7 @@ class FoleyDialog(QDialog):
         for source_key, steps in self._steps.items():
             q.setValue(self._steps_key(source_key), steps)
         q.setValue(LABELS_KEY, self.labels.currentData())
+        q.setValue(AMBIENCE_KEY, self.ambience.currentData())
         for other_key, on in self._ticked.items():
             other = self._sources[other_key]
             if on:
@@ -509,7 +519,7 @@ class FoleyDialog(QDialog):
                            override=override, seed=self.seed.value() if model_source else 0,
                            steps=self.steps.value() if src.backend == "tta" else None, clip_model=clip,
                            accepted=src.needs_tick and self.accept_licence.isChecked() or not src.needs_tick,
-                           name=src.name)
+                           name=src.name, ambience=self.ambience.currentData() or "")
 
     def accept(self) -> None:
         if self.problem_text():

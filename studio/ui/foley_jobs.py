@@ -39,7 +39,8 @@ class FoleyChoice:
     ``model``: the text-to-audio folder (tta) or the video-to-audio plugin name (v2a);
     ``clip_model``: a CLIP folder to label events with (None: motion labels);
     ``override``: the prompt becomes every sounding event's label (no model needed);
-    ``accepted``: the user accepted the model's licence (a non-commercial v2a model refuses without)."""
+    ``accepted``: the user accepted the model's licence (a non-commercial v2a model refuses without);
+    ``ambience``: a bed (``studio.ai.foley.ambience.KINDS``) under each target clip, "" for none."""
 
     backend: str = "synth"
     model: str | None = None
@@ -50,6 +51,7 @@ class FoleyChoice:
     clip_model: str | None = None
     accepted: bool = False
     name: str = ""
+    ambience: str = ""
 
     @property
     def uses_model(self) -> bool:
@@ -271,6 +273,16 @@ def make_source(choice: FoleyChoice):
     return get_source(choice.backend)
 
 
+def ambience_beds(choice: FoleyChoice, targets: Sequence[FoleyTarget], *, fps: Fraction, sample_rate: int) -> list:
+    """One ``choice.ambience`` bed under each target clip, spanning it on the sequence."""
+    from studio.ai.foley.ambience import ambience_item
+
+    fps = Fraction(fps)
+    return [ambience_item(choice.ambience, float(Fraction(t.clip.position) / fps),
+                          float(Fraction(t.clip.duration) / fps), fps=fps, sample_rate=sample_rate, seed=choice.seed)
+            for t in targets]
+
+
 def make_sounds(ctx: JobContext, events: list, *, fps: Fraction, sample_rate: int, folder: Path,
                 choice: FoleyChoice | None = None, targets: Sequence[FoleyTarget] = (), start: float = 0.0) -> list:
     """Design a sound for each event (sequence seconds) with ``choice``'s source, or each target
@@ -289,6 +301,8 @@ def make_sounds(ctx: JobContext, events: list, *, fps: Fraction, sample_rate: in
         ctx.progress(start, f"designing {len(events)} sounds ({choice.label})")
         placed = design(events, fps=fps, sample_rate=sample_rate, prompt=choice.prompt, offset=0,
                         source=make_source(choice), context=span)
+    if choice.ambience:
+        placed = placed + ambience_beds(choice, targets, fps=fps, sample_rate=sample_rate)
     ctx.check()
     ctx.progress(designed, f"writing {len(placed)} sounds")
     items: list = []

@@ -200,3 +200,15 @@ def test_non_commercial_names():
     assert non_commercial("CC BY-NC-SA 4.0") and non_commercial("CC BY-NC 4.0") and non_commercial("Non-Commercial")
     assert not non_commercial("Stability AI Community License") and not non_commercial("MIT")
     assert not non_commercial("CC BY 4.0")
+
+
+def test_the_ambience_choice_is_offered_and_remembered(qtbot, settings, models_dir):
+    dialog = make(qtbot, settings)
+    kinds = [dialog.ambience.itemData(i) for i in range(dialog.ambience.count())]
+    from studio.ai.foley.ambience import KINDS
+
+    assert kinds == ["", *KINDS] and dialog.choice().ambience == ""
+    dialog.ambience.setCurrentIndex(dialog.ambience.findData("rain"))
+    assert dialog.choice().ambience == "rain"
+    dialog.remember()
+    assert make(qtbot, settings).choice().ambience == "rain"

@@ -476,3 +476,21 @@ def test_clip_labels_name_the_sounds(make_window, qtbot, ball, tmp_path, models_
     names = [c.name for c in foley_clips(window)]
     assert all(n in allowed for n in names), names  # CLIP's "<material> <action>", not the motion label
     assert [c.position for c in foley_clips(window)] == list(IMPACTS)
+
+
+def test_an_ambience_bed_goes_under_the_clip_on_its_own_track(make_window, qtbot, ball, tmp_path):
+    from studio.ui.foley_jobs import FoleyChoice
+
+    project, clip = project_with(Path(ball.path), size=(160, 90), fps=FPS, position=10)
+    window = make_window(project, tmp_path / "proj" / "film.studio")
+    window.timeline.select([clip.id])
+    finish(qtbot, window.ai_actions.detect_foley())
+    qtbot.waitUntil(lambda: len(markers_of(window)) == 3, timeout=WAIT)
+    steps = len(window.history)
+    finish(qtbot, window.ai_actions.make_foley(FoleyChoice(ambience="wind")))
+    qtbot.waitUntil(lambda: bool(foley_clips(window)), timeout=WAIT)
+    (bed,) = next(t for t in window.project.sequence.tracks if t.name == "Ambience").clips
+    assert (bed.position, bed.duration) == (clip.position, clip.duration) and bed.name == "ambience (wind)"
+    assert len(foley_clips(window)) == 3 and len(window.history) == steps + 1  # one undo step for all
+    window.undo()
+    assert not any(t.clips for t in window.project.sequence.tracks if t.name == "Ambience")
