@@ -78,3 +78,19 @@ class JobContext:
                 return dep.result
         known = ", ".join(repr(getattr(d, "name", d)) for d in self.dependencies) or "none"
         raise KeyError(f"{which!r} is not a dependency of this job (dependencies: {known})")
+
+
+class ProgressSpan:
+    """A job context seen through the sub-range ``start .. end`` of its progress: one step of a bigger
+    job (a model's denoising steps inside generate -> encode -> conform) reports 0..1 as if it were the
+    whole job. Everything else (check, cancelled, log...) is the context's own."""
+
+    def __init__(self, ctx: Any, start: float, end: float, prefix: str = "") -> None:
+        self._ctx, self._start, self._end, self._prefix = ctx, float(start), float(end), prefix
+
+    def progress(self, fraction: float, message: str = "") -> None:
+        f = min(1.0, max(0.0, float(fraction)))
+        self._ctx.progress(self._start + (self._end - self._start) * f, self._prefix + message)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ctx, name)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from studio.core.project import Project
 from studio.core.timeline import Clip
-from studio.jobs import Cancelled, Job, JobContext, Priority
+from studio.jobs import Cancelled, Job, JobContext, Priority, ProgressSpan
 
 #: Share of a detect-and-make job's progress bar spent on analysis (the rest: sounds and files).
 ANALYSIS_SHARE = 0.8
@@ -60,23 +60,6 @@ class FoleyChoice:
     @property
     def label(self) -> str:
         return self.name or self.model or self.backend
-
-
-class _Span:
-    """A job context seen through a sub-range of its progress (for a model's own steps)."""
-
-    def __init__(self, ctx: JobContext, start: float, end: float) -> None:
-        self.ctx, self.start, self.end = ctx, start, end
-
-    def progress(self, fraction: float, message: str = "") -> None:
-        self.ctx.progress(self.start + (self.end - self.start) * min(1.0, max(0.0, fraction)), message)
-
-    def check(self) -> None:
-        self.ctx.check()
-
-    @property
-    def cancelled(self) -> bool:
-        return self.ctx.cancelled
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,7 +235,7 @@ def v2a_placed(ctx: JobContext, choice: FoleyChoice, targets: Sequence[FoleyTarg
         request = V2ARequest(t.media_path, float(Fraction(clip.source_in) / fps),
                              float(Fraction(clip.source_in) / fps) + length, prompt=choice.prompt, events=hints,
                              sample_rate=sample_rate, seed=choice.seed)
-        span = _Span(ctx, k / len(targets), (k + 1) / len(targets))
+        span = ProgressSpan(ctx, k / len(targets), (k + 1) / len(targets))
         try:
             sound = render_range(model, request, span, accepted=choice.accepted)
         except InterruptedError:
@@ -293,7 +276,7 @@ def make_sounds(ctx: JobContext, events: list, *, fps: Fraction, sample_rate: in
 
     choice = choice or FoleyChoice()
     designed = start + (1.0 - start) * (0.9 if choice.uses_model else 0.5)
-    span = _Span(ctx, start, designed)
+    span = ProgressSpan(ctx, start, designed)
     if choice.backend == V2A:
         ctx.progress(start, f"{choice.label}: soundtrack of {len(targets)} clips")
         placed = v2a_placed(ctx, choice, targets, events, fps=fps, sample_rate=sample_rate)

@@ -371,3 +371,18 @@ def test_observers_see_states_in_transition_order_when_cancels_race_starts():
         states = seen[h.id]
         assert states[0] is JobState.QUEUED and states[-1] is h.state
         assert sum(s.terminal for s in states) == 1 and states.count(JobState.RUNNING) <= 1
+
+
+def test_a_progress_span_maps_a_step_into_its_share_and_keeps_the_context():
+    from studio.jobs import Cancelled, JobContext, ProgressSpan
+
+    seen: list[tuple[float, str]] = []
+    ctx = JobContext(on_progress=lambda f, m: seen.append((round(f, 6), m)))
+    span = ProgressSpan(ctx, 0.2, 0.6, "conforming: ")
+    span.progress(0.5, "frame 5")
+    span.progress(2.0)  # clamped to the end of the span
+    assert seen == [(0.4, "conforming: frame 5"), (0.6, "conforming: ")]
+    ctx.cancel()
+    assert span.cancelled
+    with pytest.raises(Cancelled):
+        span.check()

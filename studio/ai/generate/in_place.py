@@ -13,12 +13,11 @@ import os
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
 
 from studio.core.history import History
 from studio.core.media_pool import Asset
 from studio.core.timeline import Clip
-from studio.jobs import Job, JobContext, Priority
+from studio.jobs import Job, JobContext, Priority, ProgressSpan
 
 from .base import GenerateRequest
 from .place import place_generated
@@ -34,19 +33,6 @@ class ShotResult:
     files: tuple[Path, ...]
     native_size: tuple[int, int]
     native_fps: Fraction
-
-
-class Span:
-    """A JobContext seen through a progress range (one step of a bigger job)."""
-
-    def __init__(self, ctx: Any, start: float, end: float, prefix: str = "") -> None:
-        self._ctx, self._start, self._end, self._prefix = ctx, start, end, prefix
-
-    def progress(self, fraction: float, message: str = "") -> None:
-        self._ctx.progress(self._start + (self._end - self._start) * fraction, self._prefix + message)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._ctx, name)
 
 
 def write_still(media: str | os.PathLike[str], seconds: Fraction, out: str | os.PathLike[str]) -> Path:
@@ -103,7 +89,7 @@ def shot_job(request: GenerateRequest, folder: str | os.PathLike[str], name: str
                 write_still(still[0], still[1], image)
                 req = replace(req, image=str(image))
             end = 0.8 if conform_to is not None else 0.95
-            video = get_backend(backend).generate(req, Span(ctx, 0.0, end))
+            video = get_backend(backend).generate(req, ProgressSpan(ctx, 0.0, end))
             ctx.check()
             ctx.progress(end, "encoding")
             encode_mp4(video.frames, video.fps, path, context=ctx)
@@ -117,7 +103,7 @@ def shot_job(request: GenerateRequest, folder: str | os.PathLike[str], name: str
                     made.append(conformed)
                     ctx.progress(end, "conforming")
                     result = conform(path, conformed, fps=fps, size=size,
-                                     context=Span(ctx, end, 0.98, "conforming: "))
+                                     context=ProgressSpan(ctx, end, 0.98, "conforming: "))
                     recipe, final = recipe_for(result, recipe), conformed
             asset = replace(asset_from_file(final), recipe=recipe)
             ctx.check()
