@@ -55,10 +55,11 @@ def _silent_packet(sample_rate: int, layout: str) -> bytes:
 def _islands(audio: np.ndarray) -> list[tuple[int, int]]:
     """Runs ``[start, end)`` of AAC frames that hold sound, each widened by ``_MARGIN`` silent frames."""
     channels, n = audio.shape
-    frames = -(-n // _FRAME)
-    padded = np.zeros((channels, frames * _FRAME), np.float32)
-    padded[:, :n] = audio
-    loud = np.any(padded.reshape(channels, frames, _FRAME) != 0, axis=(0, 2))
+    whole = n // _FRAME
+    loud = np.zeros(-(-n // _FRAME), bool)
+    loud[:whole] = np.any(audio[:, :whole * _FRAME].reshape(channels, whole, _FRAME) != 0, axis=(0, 2))
+    if whole < len(loud):  # the last, partial frame
+        loud[whole] = bool(np.any(audio[:, whole * _FRAME:]))
     fed = loud.copy()
     for d in range(1, _MARGIN + 1):
         fed[d:] |= loud[:-d]
