@@ -122,11 +122,12 @@ def test_foley_track_encodes_only_its_sounds_and_decodes_like_one_full_encode(tm
         piece = burst[:n - s]
         foley[0, s:s + len(piece)] += piece * (1.0 if i % 2 else 0.3)
         foley[1, s:s + len(piece)] += piece * (0.3 if i % 2 else 1.0)
-    fed = []
+    fed, calls = [], []
     real = mux._encode_islands
 
     def spy(audio, islands, *a):
         fed.extend(islands)
+        calls.append(islands)
         return real(audio, islands, *a)
 
     monkeypatch.setattr(mux, "_encode_islands", spy)
@@ -134,6 +135,8 @@ def test_foley_track_encodes_only_its_sounds_and_decodes_like_one_full_encode(tm
     mux.write_with_foley(ball.path, out, foley, sr)
     frames = -(-n // 1024)
     assert sum(b - a for a, b in fed) < frames / 2  # the silence never reached an encoder
+    assert len(calls) == mux._THREADS  # one encoder per thread, on islands that never overlap
+    assert all(b <= a for (_, b), (a, _) in zip(sorted(fed)[:-1], sorted(fed)[1:], strict=True))
     with av.open(str(out)) as c:
         a = c.streams.audio[0]
         layout = (a.codec_context.name, a.codec_context.channels, a.frames, a.duration * a.time_base)
