@@ -70,23 +70,6 @@ class Plan:
     override: bool = False  # --prompt-mode override: the prompt is every event's label
 
 
-class _Span:
-    """A job context seen through a sub-range of its progress (for a source's own steps)."""
-
-    def __init__(self, ctx, start: float, end: float) -> None:
-        self.ctx, self.start, self.end = ctx, start, end
-
-    def progress(self, fraction: float, message: str = "") -> None:
-        self.ctx.progress(self.start + (self.end - self.start) * fraction, message)
-
-    def check(self) -> None:
-        self.ctx.check()
-
-    @property
-    def cancelled(self) -> bool:
-        return self.ctx.cancelled
-
-
 def _builtin_source(name: str):
     """The in-tree ``synth`` / ``bank`` source, without scanning the installed plugins (in-tree names
     always win over a plugin's, and the scan plus importlib.metadata cost ~40 ms of start-up)."""
@@ -166,8 +149,9 @@ def _sounds(args, plan: Plan, found, ctx, *, fps, sample_rate: int, offset: int,
     """Lay out the sounds: one per event from the source, or the video-to-audio soundtrack."""
     from studio.ai.foley.pipeline import design
     from studio.ai.foley.placement import layout
+    from studio.jobs import ProgressSpan
 
-    span = _Span(ctx, start, end)
+    span = ProgressSpan(ctx, start, end)
     if plan.v2a is not None:
         from studio.ai.foley.sources.video_to_audio import V2ARequest, bed_event, render_range, shift_events
 
@@ -179,9 +163,17 @@ def _sounds(args, plan: Plan, found, ctx, *, fps, sample_rate: int, offset: int,
             from studio.jobs import Cancelled
 
             raise Cancelled() from None
-        return layout([bed_event(plan.v2a, 0.0, duration)], [sound], fps=fps, sample_rate=sample_rate, offset=offset)
-    return design(found, fps=fps, sample_rate=sample_rate, prompt=args.prompt or "", offset=offset,
-                  source=plan.source, context=span)
+        placed = layout([bed_event(plan.v2a, 0.0, duration)], [sound], fps=fps, sample_rate=sample_rate,
+                        offset=offset)
+    else:
+        placed = design(found, fps=fps, sample_rate=sample_rate, prompt=args.prompt or "", offset=offset,
+                        source=plan.source, context=span)
+    if args.ambience:
+        from studio.ai.foley.ambience import ambience_item
+
+        placed.append(ambience_item(args.ambience, 0.0, duration, fps=fps, sample_rate=sample_rate, offset=offset,
+                                    seed=args.seed))
+    return placed
 
 
 def _job(args, info, events, out, plan: Plan, project=None, offset: int = 0):
@@ -290,6 +282,8 @@ def add_model_options(p) -> None:
     p.add_argument("--seed", type=int, default=0, metavar="N", help="random seed of a model backend (default 0)")
     p.add_argument("--accept-licence", "--accept-license", dest="accept_licence", action="store_true",
                    help="accept a non-commercial model licence (video-to-audio models such as MMAudio)")
+    p.add_argument("--ambience", choices=("room", "wind", "rain"),
+                   help="add a quiet ambience bed under the whole clip (on its own Ambience track with --into)")
 
 
 def _into_project(args, project, items, events, counts: str) -> int:

@@ -74,6 +74,24 @@ def test_into_project_places_one_pass_and_replaces_it(tmp_path, capsys, ball):
     assert (tmp_path / "p_foley").is_dir()
 
 
+def test_ambience_bed_under_the_clip(tmp_path, capsys, ball):
+    """--ambience: the whole clip gets a quiet bed (in the foley stream with -o; its own track with --into)."""
+    out = tmp_path / "amb.mp4"
+    code, _, err = run(capsys, "foley", ball.path, "-o", out, "--ambience", "rain")
+    assert code == 0, err
+    with av.open(str(out)) as c:
+        x = np.concatenate([f.to_ndarray()[0] for f in c.decode(c.streams.audio[0])])
+    quiet = x[int(0.6 * 48000): int(0.9 * 48000)]  # between the first two impacts: only the bed
+    assert 1e-4 < float(np.sqrt(np.mean(quiet ** 2))) < 0.05
+    project = tmp_path / "p.studio"
+    assert run(capsys, "new", project, "--fps", "25")[0] == 0
+    code, _, err = run(capsys, "foley", ball.path, "--into", project, "--at", "2", "--ambience", "room")
+    assert code == 0, err
+    (bed,) = next(t for t in load_project(project).sequence.tracks if t.name == "Ambience").clips
+    assert (bed.position, bed.duration) == (50, ball.frames) and bed.name == "ambience (room)"
+    assert run(capsys, "foley", ball.path, "-o", out, "--ambience", "jungle")[0] == 2
+
+
 def test_bad_inputs_exit_2_with_one_line(tmp_path, capsys, ball):
     junk = tmp_path / "junk.mp4"
     junk.write_bytes(b"\x00\x01junk" * 200)
