@@ -26,7 +26,6 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDialog,
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
@@ -45,6 +44,7 @@ from studio.ai.models.catalogue import ModelEntry, load_catalogue
 from studio.ai.models.locate import check_safetensors_only, locate, read_model_index
 from studio.core.errors import StudioError
 
+from .checked_dialog import CheckedDialog
 from .foley_jobs import V2A, FoleyChoice
 from .generate_dialog import pull_command
 from .theme import MUTED_COLOR, WARNING_COLOR
@@ -96,7 +96,7 @@ def _licence_html(name: str, url: str, note: str = "") -> str:
     return text + (f" — {html.escape(note)}" if note else "")
 
 
-class FoleyDialog(QDialog):
+class FoleyDialog(CheckedDialog):
     """Ask where the foley sounds come from. ``settings`` is where choices and licence acceptances
     are remembered (None: the application's QSettings); ``catalogue`` and ``v2a_models`` replace the
     installed ones (tests); ``choose_folder(start)`` replaces the folder picker (tests)."""
@@ -151,10 +151,6 @@ class FoleyDialog(QDialog):
         for kind, text in AMBIENCES:
             self.ambience.addItem(text, kind)
         self.ambience.setToolTip("A quiet continuous bed under each clip's sounds, on its own Ambience track")
-        self.problem = QLabel(self)
-        self.problem.setStyleSheet(f"color: {WARNING_COLOR}")
-        self.problem.setWordWrap(True)
-        self.problem.hide()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel,
                                         self)
         self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
@@ -489,15 +485,6 @@ class FoleyDialog(QDialog):
             return f"{entry.name.split(' (')[0]} is not installed; run: {pull_command(entry)}"
         return ""
 
-    def _say(self, text: str) -> None:
-        self.problem.setText(text)
-        self.problem.setVisible(bool(text))
-
-    def _validate(self) -> None:
-        text = self.problem_text()
-        self.ok_button.setEnabled(not text)
-        self.ok_button.setToolTip(text)
-
     def choice(self) -> FoleyChoice:
         """The accepted choice; ValueError while ``problem_text()`` says why not."""
         problem = self.problem_text()
@@ -520,9 +507,3 @@ class FoleyDialog(QDialog):
                            steps=self.steps.value() if src.backend == "tta" else None, clip_model=clip,
                            accepted=src.needs_tick and self.accept_licence.isChecked() or not src.needs_tick,
                            name=src.name, ambience=self.ambience.currentData() or "")
-
-    def accept(self) -> None:
-        if self.problem_text():
-            self._validate()
-            return
-        super().accept()

@@ -22,7 +22,6 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
-    QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
     QFileDialog,
@@ -44,6 +43,7 @@ from studio.ai.models.locate import entry_from_folder, locate
 from studio.core.errors import StudioError
 from studio.core.media_pool import Recipe
 
+from .checked_dialog import CheckedDialog
 from .theme import MUTED_COLOR, WARNING_COLOR
 
 MAX_SEED = 2**31 - 1
@@ -98,7 +98,7 @@ class ShotSettings:
             pipeline=self.entry.pipeline)  # one folder can serve two catalogue ids (LTX t2v and i2v)
 
 
-class GenerateDialog(QDialog):
+class GenerateDialog(CheckedDialog):
     """Ask what to generate. ``mode`` is "generate" (text-to-video models), "extend" (image-to-video
     models) or "regenerate" (prefilled from ``recipe``, a new seed). ``target_seconds`` is the length
     of the gap or range to fill (None: open; the model's default length). ``folders`` are local model
@@ -163,10 +163,6 @@ class GenerateDialog(QDialog):
         self.duration.setSuffix(" s")
         self.duration.valueChanged.connect(self._duration_changed)
         self.snap = QLabel(self)
-        self.problem = QLabel(self)
-        self.problem.setStyleSheet(f"color: {WARNING_COLOR}")
-        self.problem.setWordWrap(True)
-        self.problem.hide()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel,
                                         self)
         self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
@@ -413,16 +409,6 @@ class GenerateDialog(QDialog):
             return "Describe the shot in the prompt"
         return ""
 
-    def _say(self, text: str) -> None:
-        """Show (or clear) why a model or folder cannot be used."""
-        self.problem.setText(text)
-        self.problem.setVisible(bool(text))
-
-    def _validate(self) -> None:
-        text = self.problem_text()
-        self.ok_button.setEnabled(not text)
-        self.ok_button.setToolTip(text)
-
     def settings(self) -> ShotSettings:
         """The accepted settings; ValueError while ``problem_text()`` says why not."""
         problem = self.problem_text()
@@ -434,9 +420,3 @@ class GenerateDialog(QDialog):
         return ShotSettings(entry, folder, self.prompt.toPlainText().strip(), self.negative.text().strip(),
                             self.seed.value(), self.steps.value(), round(self.guidance.value(), 2), width, height,
                             self.frames())
-
-    def accept(self) -> None:
-        if self.problem_text():
-            self._validate()
-            return
-        super().accept()
