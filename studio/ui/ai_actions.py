@@ -34,7 +34,8 @@ that hold tool markers), so opening the editor does not pay for it.
 from __future__ import annotations
 
 import os
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,7 +58,9 @@ from .foley_jobs import (
     clip_events,
     detect_job,
     foley_clip_job,
+    media_seconds,
     sounds_job,
+    target_at,
     target_for,
     targets_in_range,
     unlink,
@@ -116,6 +119,15 @@ def conform_path(project_path: str, asset_name: str, size: tuple[int, int], fps:
     return path
 
 
+@dataclass
+class Follow:
+    """Foley markers that follow their clips in a Make Foley Sounds pass: ``moves`` (marker id, the
+    ``AddMarker`` fields of its new place) and ``gone`` (ids of markers trimmed out of their clips)."""
+
+    moves: list[tuple[str, dict]] = field(default_factory=list)
+    gone: list[str] = field(default_factory=list)
+
+
 def foley_markers_of(project: Project) -> list[Marker]:
     """The project's foley markers (``studio.ai`` is loaded only when some marker carries tool data)."""
     if not any(m.data for m in project.sequence.markers):
@@ -125,16 +137,20 @@ def foley_markers_of(project: Project) -> list[Marker]:
     return foley_markers(project.sequence.markers)
 
 
-def replace_markers(history: History, spans: list[tuple[int, int]], events: list, fps: Fraction) -> int:
-    """Inside a transaction: remove the foley markers in ``spans`` and add one per event. Returns
-    how many were removed."""
+def replace_markers(history: History, spans: list[tuple[int, int]], events: list, fps: Fraction,
+                    targets: Sequence[FoleyTarget] = ()) -> int:
+    """Inside a transaction: remove the foley markers in ``spans`` and add one per event, anchored to
+    the moment of the target clip it was seen in (so it follows that clip later). Returns how many
+    were removed."""
     from studio.ai.foley.markers import marker_fields
 
     old = [m for m in foley_markers_of(history.project) if any(a <= m.frame < b for a, b in spans)]
     for m in old:
         history.apply(RemoveMarker(m.id))
     for e in events:
-        history.apply(AddMarker(**marker_fields(e, fps)))
+        t = target_at(targets, e.time, fps)
+        anchor = (t.clip.id, media_seconds(t, e.time, fps)) if t is not None else None
+        history.apply(AddMarker(**marker_fields(e, fps, anchor)))
     return len(old)
 
 
@@ -308,16 +324,17 @@ class AiActions(QObject):
             return None
         fps = project.fps
         job = detect_job(targets, fps=fps, span=span, name=where)
-        handle = window.jobs.submit(job, on_done=lambda events: self._detect_done(events, spans, fps, where),
+        handle = window.jobs.submit(job, on_done=lambda events: self._detect_done(events, spans, fps, where, targets),
                                     on_end=lambda h: self._ended(h, "Foley detection"))
         self.last_detect = handle
         return handle
 
-    def _detect_done(self, events: list, spans: list[tuple[int, int]], fps: Fraction, where: str) -> None:
+    def _detect_done(self, events: list, spans: list[tuple[int, int]], fps: Fraction, where: str,
+                     targets: Sequence[FoleyTarget] = ()) -> None:
         history = self.window.history
         try:
             with history.transaction("Detect foley events"):
-                removed = replace_markers(history, spans, events, fps)
+                removed = replace_markers(history, spans, events, fps, targets)
         except StudioError as e:
             self.window.show_status(f"Foley events for {where} could not be marked: {e}")
             return
@@ -340,13 +357,21 @@ class AiActions(QObject):
         path = self._saved_path("foley sounds")
         if path is None:
             return None
-        from studio.ai.foley.markers import marker_event
+        from studio.ai.foley.markers import follow_clip, marker_event
         from studio.ai.foley.placement import foley_folder
 
         fps, sr = project.fps, int(project.settings.sample_rate)
-        events, bad = [], []
+        events, bad, follow = [], [], Follow()
         for m in markers:
             try:
+                what, moved, fields = follow_clip(m, project, fps)
+                if what == "gone":  # its moment was trimmed out of its clip: no sound, marker removed
+                    follow.gone.append(m.id)
+                    continue
+                if what == "move":  # its clip moved: the sound goes with the picture, so does the marker
+                    follow.moves.append((m.id, fields))
+                    events.append(moved)
+                    continue
                 events.append(marker_event(m, fps))
             except ValueError:
                 bad.append(m.name or m.id)
@@ -366,26 +391,40 @@ class AiActions(QObject):
         job = sounds_job(events, fps=fps, sample_rate=sr, folder=foley_folder(path), choice=choice, targets=targets)
         snapshot = tuple(markers)
         handle = window.jobs.submit(job, on_done=lambda items: self._make_done(items, fps, sr, snapshot, bad,
-                                                                               choice.label),
+                                                                               choice.label, follow),
                                     on_end=lambda h: self._ended(h, "Foley sounds"))
         self.last_make = handle
         return handle
 
     def _make_done(self, items: list, fps: Fraction, sample_rate: int, snapshot: tuple[Marker, ...],
-                   bad: list[str], source: str = "") -> None:
+                   bad: list[str], source: str = "", follow: Follow | None = None) -> None:
         from studio.ai.foley.placement import FoleyPass
 
+        follow = follow or Follow()
+        history = self.window.history
+        changed = tuple(foley_markers_of(self.window.project)) != snapshot
         try:
-            self.window.history.apply(FoleyPass(items, fps=fps, sample_rate=sample_rate))
+            with history.transaction("Foley pass"):
+                if not changed:  # markers that followed their clips move (or go) in the same step
+                    for marker_id, fields in follow.moves:
+                        history.apply(RemoveMarker(marker_id))
+                        history.apply(AddMarker(**fields))
+                    for marker_id in follow.gone:
+                        history.apply(RemoveMarker(marker_id))
+                history.apply(FoleyPass(items, fps=fps, sample_rate=sample_rate))
         except StudioError as e:
             for it in items:
                 unlink(it.asset.path)
             self.window.show_status(f"Foley sounds could not be placed: {e}")
             return
         text = f"Foley: {len(items)} sounds placed on the foley markers" + (f" ({source})" if source else "")
+        if follow.moves:
+            text += f"; {len(follow.moves)} markers followed their moved clips"
+        if follow.gone:
+            text += f"; {len(follow.gone)} markers trimmed out of their clips were removed"
         if bad:
             text += f"; {len(bad)} unreadable markers skipped"
-        if tuple(foley_markers_of(self.window.project)) != snapshot:
+        if changed:
             text += "; the markers changed meanwhile: Make Foley Sounds again to follow them"
         self.window.show_status(text)
 
@@ -429,26 +468,27 @@ class AiActions(QObject):
                                      "Add Foley")
             if choice is None:
                 return None
-        job = foley_clip_job(target_for(project, clip), fps=fps, sample_rate=sr, folder=foley_folder(path),
+        clip_target = target_for(project, clip)
+        job = foley_clip_job(clip_target, fps=fps, sample_rate=sr, folder=foley_folder(path),
                              keep=keep, choice=choice)
         if Fraction(clip.speed) != 1:
             self.window.show_status(f"Foley for {name}: timed to the clip's speed; the sounds are not retimed")
         span = (clip.position, clip.end)
         handle = self.window.jobs.submit(job, on_done=lambda result: self._foley_done(result, span, fps, sr, name,
-                                                                                      choice.label),
+                                                                                      choice.label, clip_target),
                                          on_end=lambda h: self._ended(h, "Foley"))
         self.last_foley = handle
         return handle
 
     def _foley_done(self, result: tuple[list, list], span: tuple[int, int], fps: Fraction, sample_rate: int,
-                    name: str, source: str = "") -> None:
+                    name: str, source: str = "", target: FoleyTarget | None = None) -> None:
         from studio.ai.foley.placement import FoleyPass
 
         items, events = result
         history = self.window.history
         try:
             with history.transaction("Add foley"):
-                replace_markers(history, [span], events, fps)
+                replace_markers(history, [span], events, fps, [target] if target is not None else [])
                 history.apply(FoleyPass(items, fps=fps, sample_rate=sample_rate))
         except StudioError as e:
             for it in items:

@@ -494,3 +494,51 @@ def test_an_ambience_bed_goes_under_the_clip_on_its_own_track(make_window, qtbot
     assert len(foley_clips(window)) == 3 and len(window.history) == steps + 1  # one undo step for all
     window.undo()
     assert not any(t.clips for t in window.project.sequence.tracks if t.name == "Ambience")
+
+
+def test_markers_follow_their_clip_when_it_moves_and_go_when_trimmed_out(make_window, qtbot, ball, tmp_path):
+    """Detect, then move the clip 20 frames later and trim its head past the first impact: Make puts
+    the sounds on the picture's moments (markers moved along in the same undo step), and the trimmed
+    moment gets no sound and loses its marker."""
+    from studio.core.edits import Move, Trim
+    from studio.ui.foley_jobs import FoleyChoice
+
+    project, clip = project_with(Path(ball.path), size=(160, 90), fps=FPS, position=10)
+    window = make_window(project, tmp_path / "proj" / "film.studio")
+    window.timeline.select([clip.id])
+    finish(qtbot, window.ai_actions.detect_foley())
+    qtbot.waitUntil(lambda: len(markers_of(window)) == 3, timeout=WAIT)
+    detected = markers_of(window)
+    before = [marker_event(m, FPS).time for m in detected]
+    history = window.history
+    history.apply(Move([clip.id], 20))
+    first_impact = ball.impact_frames[0]
+    history.apply(Trim(clip.id, "head", first_impact + 2))  # the first impact is no longer shown
+    assert markers_of(window) == detected  # editing the clip leaves the markers alone until Make
+    steps, before_make = len(history), window.project
+    finish(qtbot, window.ai_actions.make_foley(FoleyChoice()))
+    qtbot.waitUntil(lambda: bool(foley_clips(window)), timeout=WAIT)
+    shift = 20 / FPS
+    want = [t + shift for t in before[1:]]
+    got = [marker_event(m, FPS).time for m in markers_of(window)]
+    assert got == pytest.approx(want, abs=1e-6)  # sub-frame times kept, 20 frames later
+    sounds = [transient_sample(window, c) for c in foley_clips(window)]
+    assert all(abs(s - round(t * SR)) <= 2 for s, t in zip(sounds, want, strict=True)), (sounds, want)
+    assert len(history) == steps + 1 and "2 markers followed" in window.statusBar().currentMessage()
+    assert "1 markers trimmed out" in window.statusBar().currentMessage()
+    window.undo()
+    assert window.project == before_make
+
+
+def test_clip_time_maps_a_media_moment_through_position_trim_speed_and_reverse():
+    from studio.ai.foley.markers import clip_time
+    from studio.core.timeline import Clip
+
+    fps = Fraction(25)
+    fwd = Clip("c", "a", position=100, duration=50, source_in=Fraction(25))  # media 1 s .. 3 s at 1x
+    assert clip_time(fwd, 1.5, fps) == pytest.approx(4.0 + 0.5)
+    assert clip_time(fwd, 0.9, fps) is None and clip_time(fwd, 3.0, fps) is None  # trimmed away
+    fast = replace(fwd, speed=Fraction(2))  # media 1 s .. 5 s in 2 s
+    assert clip_time(fast, 3.0, fps) == pytest.approx(4.0 + 1.0)
+    rev = replace(fwd, speed=Fraction(-1))  # media 3 s .. 1 s backwards
+    assert clip_time(rev, 2.5, fps) == pytest.approx(4.0 + 0.5)

@@ -16,6 +16,12 @@ after it (in frames, 0 <= offset < 1). A marker still on ``frame`` gives its eve
 sub-frame offset measured for another frame means nothing there). ``note`` holds a line for
 people (shown as the marker's tooltip); ``name`` is the label.
 
+Detection also anchors each marker to the picture: ``"clip"`` (the clip's id) and ``"media"``
+(the event's time in that clip's media, seconds). A marker the user has not moved follows its
+clip when the clip is later moved, trimmed, slipped or retimed (``follow_clip``): the sound
+belongs to the moment in the picture, not to a frame of the sequence. One whose moment has been
+trimmed out of the clip is gone.
+
 Times here are float seconds from the sequence start (events are analysis output), frames
 are integer sequence frames.
 """
@@ -29,7 +35,8 @@ from dataclasses import replace
 from fractions import Fraction
 from typing import Any
 
-from studio.core.timeline import Marker
+from studio.core.project import Project
+from studio.core.timeline import Clip, Marker
 
 from .events import Event
 
@@ -56,12 +63,15 @@ def describe(event: Event) -> str:
     return " \u00b7 ".join(dict.fromkeys(parts))
 
 
-def marker_fields(event: Event, fps: Fraction) -> dict[str, Any]:
-    """Keyword arguments of ``AddMarker`` for ``event`` (``time``: seconds from the sequence start)."""
+def marker_fields(event: Event, fps: Fraction, anchor: tuple[str, float] | None = None) -> dict[str, Any]:
+    """Keyword arguments of ``AddMarker`` for ``event`` (``time``: seconds from the sequence start);
+    ``anchor``: (clip id, seconds in its media) of the moment the event was seen at."""
     frame, offset = _frame_and_offset(float(event.time), Fraction(fps))
     payload = {"type": DATA_TYPE, "version": DATA_VERSION, "frame": frame, "offset": round(offset, 6),
                "event": {"kind": event.kind, "strength": float(event.strength), "x": float(event.x),
                          "label": event.label, "region": event.region, "duration": float(event.duration)}}
+    if anchor is not None:
+        payload["clip"], payload["media"] = str(anchor[0]), round(float(anchor[1]), 9)
     return {"frame": frame, "name": event.label or event.kind, "color": MARKER_COLOR, "note": describe(event),
             "data": json.dumps(payload, sort_keys=True)}
 
@@ -116,3 +126,41 @@ def marker_event(marker: Marker, fps: Fraction) -> Event:
 def shifted_events(events: Iterable[Event], seconds: float) -> list[Event]:
     """``events`` with ``seconds`` added to their times (clip time -> sequence time)."""
     return [replace(e, time=e.time + seconds) for e in events]
+
+
+def clip_time(clip: Clip, media: float, fps: Fraction) -> float | None:
+    """Sequence seconds at which ``clip`` shows ``media`` seconds of its media (speed and reverse
+    honoured); None when that moment is outside the part of the media the clip uses."""
+    fps = Fraction(fps)
+    m = Fraction(media).limit_denominator(10**9)
+    start, end = Fraction(clip.source_in) / fps, Fraction(clip.source_out) / fps
+    if not start <= m < end:
+        return None
+    speed = Fraction(clip.speed)
+    into = (m - start) / speed if speed > 0 else (end - m) / -speed
+    return float(Fraction(clip.position) / fps + into)
+
+
+def follow_clip(marker: Marker, project: Project, fps: Fraction) -> tuple[str, Event | None, dict[str, Any] | None]:
+    """Where an anchored foley marker belongs now: ``("keep", None, None)`` (moved by the user, not
+    anchored, its clip deleted, or still in place), ``("move", event, fields)`` (its clip moved: the
+    event at its new time and the ``AddMarker`` fields of its new marker) or ``("gone", None, None)``
+    (its moment was trimmed out of the clip)."""
+    d = _payload(marker)
+    if d is None or d.get("frame") != marker.frame or "clip" not in d:
+        return "keep", None, None
+    found = project.find_clip(str(d["clip"]))
+    if found is None:
+        return "keep", None, None
+    try:
+        media = float(d["media"])
+    except (KeyError, TypeError, ValueError):
+        return "keep", None, None
+    t = clip_time(found[1], media, fps)
+    if t is None:
+        return "gone", None, None
+    frame, offset = _frame_and_offset(t, Fraction(fps))
+    if frame == marker.frame and abs(offset - float(d.get("offset", 0.0))) < 1e-6:
+        return "keep", None, None
+    event = replace(marker_event(marker, fps), time=t)
+    return "move", event, marker_fields(event, fps, (str(d["clip"]), media))
