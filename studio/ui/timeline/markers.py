@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from studio.core.edits import MoveMarker
+from studio.core.edits import MoveMarker, RemoveMarker
 from studio.core.timebase import format_timecode
 from studio.core.timeline import Marker
 
@@ -60,3 +60,29 @@ class MarkerDrag(DeltaDrag):
         # snap to everything but the marker's own (moving) position
         self.points = snap_points(replace(project, sequence=replace(project.sequence, markers=others)),
                                   extra=self._extra())
+
+
+class MarkerSelection:
+    """The marker half of ``TimelineView``'s selection (a mixin: it uses the view's ``history``,
+    ``_marker``, ``select``, ``select_gap``, ``apply``, ``ruler`` and ``viewport``)."""
+
+    def selected_marker_id(self) -> str | None:
+        return self._marker
+
+    def select_marker(self, marker_id: str | None) -> None:
+        """Select one sequence marker (clicked on the ruler), or none; it replaces the clip selection,
+        so Delete acts on what was clicked last."""
+        if marker_id is not None and not any(m.id == marker_id for m in self.history.project.sequence.markers):
+            marker_id = None
+        if marker_id == self._marker:
+            return
+        self._marker = marker_id
+        if marker_id is not None:
+            self.select([])
+            self.select_gap(None)
+        self.ruler.update()
+        self.viewport().update()
+
+    def delete_marker(self, marker_id: str) -> bool:
+        """Remove a sequence marker (one undo step)."""
+        return self.apply(RemoveMarker(marker_id))

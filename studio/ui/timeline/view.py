@@ -14,9 +14,6 @@ from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QAction,
     QColor,
-    QDragEnterEvent,
-    QDragMoveEvent,
-    QDropEvent,
     QMouseEvent,
     QPainter,
     QPen,
@@ -25,17 +22,19 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QApplication, QGraphicsScene, QGraphicsView, QLabel, QMenu, QWidget
 
 from studio.core.changes import Change
-from studio.core.edits import Command, RemoveMarker, SetTrackProperty
+from studio.core.edits import Command, SetTrackProperty
 from studio.core.errors import EditError
 from studio.core.history import History
 from studio.core.timebase import format_timecode
 
 from . import actions as timeline_actions
 from .chrome import HeaderPanel, Ruler, marker_color
-from .editing import ASSET_MIME, close_gap_command, drop_placements
-from .geometry import HEADER_WIDTH, MAX_PPF, MIN_PPF, RULER_HEIGHT, SNAP_PX, Hit, Layout, snap_offset, snap_points
+from .dropping import AssetDrops
+from .gap_selection import GapSelection
+from .geometry import HEADER_WIDTH, MAX_PPF, MIN_PPF, RULER_HEIGHT, Hit, Layout
 from .gestures import Drag, RubberBandDrag
 from .items import ClipItem, GapItem, PlayheadItem, TransitionItem
+from .markers import MarkerSelection
 from .tools import start_gesture
 
 if TYPE_CHECKING:  # studio.ai is loaded on first use: opening the editor does not import it
@@ -47,7 +46,7 @@ _EDGE_CURSOR = {"select": Qt.CursorShape.SizeHorCursor, "ripple": Qt.CursorShape
                 "roll": Qt.CursorShape.SplitHCursor}
 
 
-class TimelineView(QGraphicsView):
+class TimelineView(MarkerSelection, GapSelection, AssetDrops, QGraphicsView):
     playhead_changed = Signal(int)
     selection_changed = Signal(list)
     #: the selected gap changed: a ``Target`` (track, start, end or None when open, clip before) or None
@@ -153,83 +152,6 @@ class TimelineView(QGraphicsView):
         self._selected = wanted
         self.selection_changed.emit(list(wanted))
 
-    def selected_marker_id(self) -> str | None:
-        return self._marker
-
-    def select_marker(self, marker_id: str | None) -> None:
-        """Select one sequence marker (clicked on the ruler), or none; it replaces the clip selection,
-        so Delete acts on what was clicked last."""
-        if marker_id is not None and not any(m.id == marker_id for m in self.history.project.sequence.markers):
-            marker_id = None
-        if marker_id == self._marker:
-            return
-        self._marker = marker_id
-        if marker_id is not None:
-            self.select([])
-            self.select_gap(None)
-        self.ruler.update()
-        self.viewport().update()
-
-    def selected_gap(self) -> Target | None:
-        """The selected gap: its track, ``[start, end)`` (``end`` None after the last clip) and the clip before."""
-        return self._gap
-
-    def select_gap(self, gap: Target | None) -> None:
-        """Select a gap (it replaces the clip and marker selection, so Delete closes it), or none."""
-        if gap == self._gap:
-            return
-        self._gap = gap
-        if gap is not None:
-            self.select([])
-            self.select_marker(None)
-        self._close_gap_action.setEnabled(gap is not None and gap.end is not None)
-        self._place_gap()
-        if gap is not None:
-            self.status_message.emit(self._gap_text(gap))
-        self.gap_changed.emit(gap)
-
-    def _gap_text(self, gap: Target) -> str:
-        """What the status bar says about a selected gap: where, how long, what can be done with it."""
-        project = self.history.project
-        fps = project.fps
-        track = project.track(gap.track_id) if gap.track_id is not None else None
-        name = track.name if track is not None else "?"
-        if gap.end is None:
-            return (f"Gap on {name} after {format_timecode(gap.start, fps)} (open): "
-                    "Generate Shot (Ctrl+G) fills it")
-        seconds = float(gap.end - gap.start) / float(fps)
-        return (f"Gap on {name}, {format_timecode(gap.start, fps)}–{format_timecode(gap.end, fps)} "
-                f"({seconds:.2f} s): Delete closes it, Generate Shot (Ctrl+G) fills it")
-
-    def select_gap_at(self, track_id: str, frame: int) -> Target | None:
-        """Select the empty stretch around ``frame`` on a video track (None: a clip is there, or the
-        track is an audio or locked one)."""
-        from studio.ai.generate.targets import gap_on
-
-        track = self.history.project.track(track_id)
-        gap = None
-        if track is not None and track.kind == "video" and not track.locked:
-            gap = gap_on(self.history.project, track_id, frame)
-        self.select_gap(gap)
-        return gap
-
-    def close_gap(self) -> bool:
-        """Ripple-delete the selected gap (one undo step); a gap after the last clip is refused."""
-        gap = self._gap
-        if gap is None or gap.track_id is None:
-            self.status_message.emit("no gap selected: click the empty space between two clips")
-            return False
-        try:
-            command = close_gap_command(self.history.project, gap.track_id, gap.start, gap.end)
-        except EditError as e:
-            self.status_message.emit(str(e))
-            return False
-        return self.apply(command)
-
-    def add_gap_actions(self, actions: list[QAction]) -> None:
-        """Actions offered first in the right-click menu over a gap (the generation actions)."""
-        self._gap_actions.extend(actions)
-
     def clear_selection(self) -> None:
         """Escape: nothing selected (clips, marker, gap)."""
         self.select([])
@@ -239,10 +161,6 @@ class TimelineView(QGraphicsView):
     def frame_under(self, x: float) -> int:
         """The frame whose span contains scene ``x`` (not the nearest boundary, as ``Layout.frame``)."""
         return max(0, math.floor(x / self._ppf))
-
-    def delete_marker(self, marker_id: str) -> bool:
-        """Remove a sequence marker (one undo step)."""
-        return self.apply(RemoveMarker(marker_id))
 
     def select_all(self) -> None:
         self.select([c.id for _, c in self.history.project.all_clips()])
@@ -433,17 +351,6 @@ class TimelineView(QGraphicsView):
         self._place_playhead()
         self._place_gap()
 
-    def _place_gap(self) -> None:
-        gap = self._gap
-        row = self._layout.by_id.get(gap.track_id) if gap is not None and gap.track_id is not None else None
-        if row is None:
-            self._gap_item.hide()
-            return
-        x0 = self._layout.x(gap.start)
-        x1 = self._layout.x(gap.end) if gap.end is not None else max(self._scene.sceneRect().right(), x0 + 2)
-        self._gap_item.place(row, x0, x1, open_end=gap.end is None)
-        self._gap_item.show()
-
     def _place_playhead(self) -> None:
         x = self._layout.x(self._playhead)
         self._playhead_item.setLine(x, 0, x, max(self._layout.height, self.viewport().height()))
@@ -587,56 +494,3 @@ class TimelineView(QGraphicsView):
             event.accept()
             return
         super().wheelEvent(event)
-
-    # --- drops of bin assets ----------------------------------------------------------------
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt API
-        if event.mimeData().hasFormat(ASSET_MIME):
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802 - Qt API
-        if event.mimeData().hasFormat(ASSET_MIME):
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt API
-        if not event.mimeData().hasFormat(ASSET_MIME):
-            event.ignore()
-            return
-        asset_id = bytes(event.mimeData().data(ASSET_MIME).data()).decode("utf-8").strip()
-        scene, hit = self._hit(event.position())
-        event.acceptProposedAction()
-        if hit.row is None:
-            self.status_message.emit("drop media on a track")
-            return
-        frame = self.drop_frame(scene.x())
-        overwrite = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
-        self.drop_asset(asset_id, hit.row.track.id, frame, overwrite=overwrite)
-
-    def drop_frame(self, x: float) -> int:
-        frame = self._layout.frame(x)
-        if self._snapping:
-            frame += snap_offset([frame], snap_points(self.history.project, extra=[self._playhead]),
-                                 SNAP_PX / self._ppf)
-        return frame
-
-    def drop_asset(self, asset_id: str, track_id: str, frame: int, *, overwrite: bool = False) -> bool:
-        """Put an asset on a track at a frame (insert, or overwrite), with linked audio for A/V."""
-        from studio.core.edits import InsertClips, OverwriteClips
-
-        project = self.history.project
-        track = project.track(track_id)
-        if track is None:
-            return False
-        try:
-            placements = drop_placements(project, asset_id, track, frame)
-        except EditError as e:
-            self.status_message.emit(str(e))
-            return False
-        command = OverwriteClips(placements) if overwrite else InsertClips(placements)
-        if self.apply(command):
-            self.select([c.id for _, c in placements])
-            return True
-        return False
