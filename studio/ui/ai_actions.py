@@ -35,9 +35,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from fractions import Fraction
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QPoint, Qt
@@ -46,25 +45,24 @@ from PySide6.QtWidgets import QDialog, QMenu
 
 from studio.core.edits import AddAsset, AddMarker, RemoveMarker, SetTake
 from studio.core.errors import StudioError
-from studio.core.history import History
 from studio.core.project import Project
 from studio.core.timeline import Clip, Marker, Track
 from studio.jobs import JobHandle, JobState
 from studio.media.probe import MediaError
 
+from .clip_targets import conform_path, needs_conform, rate_text, selected_video_clip
 from .foley_jobs import (
     FoleyChoice,
     FoleyTarget,
     clip_events,
     detect_job,
     foley_clip_job,
-    media_seconds,
     sounds_job,
-    target_at,
     target_for,
     targets_in_range,
     unlink,
 )
+from .foley_marking import Follow, foley_markers_of, markers_targets, replace_markers
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -73,95 +71,6 @@ if TYPE_CHECKING:
     from .main_window import MainWindow
 
 __all__ = ["AiActions", "clip_events", "conform_path", "needs_conform", "rate_text", "selected_video_clip"]
-
-
-# --- Qt-free helpers (job functions and what they need) ---------------------------------------
-def selected_video_clip(project: Project, ids: list[str]) -> tuple[Track, Clip] | None:
-    """The one selected clip when exactly one is selected, it is on a video track and its media moves."""
-    if len(ids) != 1:
-        return None
-    found = project.find_clip(ids[0])
-    if found is None:
-        return None
-    track, clip = found
-    asset = project.asset(clip.asset_id)
-    if track.kind != "video" or asset is None or not asset.has_video or asset.info.is_still or not asset.info.fps:
-        return None
-    return track, clip
-
-
-def needs_conform(project: Project, clip: Clip) -> bool:
-    """True when the clip's media differs from the project in frame rate or size."""
-    asset = project.asset(clip.asset_id)
-    if asset is None:
-        return False
-    s = project.settings
-    return (Fraction(asset.info.fps or 0) != Fraction(project.fps)
-            or (asset.info.width, asset.info.height) != (s.width, s.height))
-
-
-def rate_text(fps: Fraction) -> str:
-    """``24`` -> ``"24"``, ``30000/1001`` -> ``"29.97"`` (for file names)."""
-    fps = Fraction(fps)
-    if fps.denominator == 1:
-        return str(fps.numerator)
-    return f"{float(fps):.3f}".rstrip("0").rstrip(".")
-
-
-def conform_path(project_path: str, asset_name: str, size: tuple[int, int], fps: Fraction) -> Path:
-    """``<project folder>/conformed/<name>-<W>x<H>-<fps>.mp4``; ``-2``, ``-3``... when taken
-    (a conformed file is never overwritten: an older take may still use it)."""
-    folder = Path(project_path).absolute().parent / "conformed"
-    stem = f"{Path(asset_name).stem or 'clip'}-{size[0]}x{size[1]}-{rate_text(fps)}"
-    path, n = folder / f"{stem}.mp4", 2
-    while path.exists():
-        path, n = folder / f"{stem}-{n}.mp4", n + 1
-    return path
-
-
-@dataclass
-class Follow:
-    """Foley markers that follow their clips in a Make Foley Sounds pass: ``moves`` (marker id, the
-    ``AddMarker`` fields of its new place) and ``gone`` (ids of markers trimmed out of their clips)."""
-
-    moves: list[tuple[str, dict]] = field(default_factory=list)
-    gone: list[str] = field(default_factory=list)
-
-
-def foley_markers_of(project: Project) -> list[Marker]:
-    """The project's foley markers (``studio.ai`` is loaded only when some marker carries tool data)."""
-    if not any(m.data for m in project.sequence.markers):
-        return []
-    from studio.ai.foley.markers import foley_markers
-
-    return foley_markers(project.sequence.markers)
-
-
-def replace_markers(history: History, spans: list[tuple[int, int]], events: list, fps: Fraction,
-                    targets: Sequence[FoleyTarget] = ()) -> int:
-    """Inside a transaction: remove the foley markers in ``spans`` and add one per event, anchored to
-    the moment of the target clip it was seen in (so it follows that clip later). Returns how many
-    were removed."""
-    from studio.ai.foley.markers import marker_fields
-
-    old = [m for m in foley_markers_of(history.project) if any(a <= m.frame < b for a, b in spans)]
-    for m in old:
-        history.apply(RemoveMarker(m.id))
-    for e in events:
-        t = target_at(targets, e.time, fps)
-        anchor = (t.clip.id, media_seconds(t, e.time, fps)) if t is not None else None
-        history.apply(AddMarker(**marker_fields(e, fps, anchor)))
-    return len(old)
-
-
-def markers_targets(project: Project, markers: list[Marker]) -> list[FoleyTarget]:
-    """The video clips under the markers (each once, in time order): what labels and video-to-audio
-    models look at."""
-    found: dict[str, FoleyTarget] = {}
-    for m in markers:
-        for t in targets_in_range(project, m.frame, m.frame + 1):
-            found.setdefault(t.clip.id, t)
-    return sorted(found.values(), key=lambda t: t.clip.position)
 
 
 # --- the actions -------------------------------------------------------------------------------

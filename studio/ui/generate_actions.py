@@ -35,7 +35,7 @@ from studio.core.timeline import Clip
 from studio.jobs import JobHandle, JobState
 from studio.media.probe import MediaError
 
-from .ai_actions import selected_video_clip
+from .clip_targets import selected_video_clip
 from .describe import timecode
 
 if TYPE_CHECKING:
