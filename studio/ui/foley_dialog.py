@@ -18,7 +18,6 @@ from __future__ import annotations
 import html
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +45,7 @@ from studio.core.errors import StudioError
 
 from .checked_dialog import CheckedDialog
 from .foley_jobs import V2A, FoleyChoice
+from .foley_sources import BUILTIN, BUILTIN_LICENCE, SourceEntry, licence_html, non_commercial
 from .generate_dialog import pull_command
 from .theme import MUTED_COLOR, WARNING_COLOR
 
@@ -59,43 +59,6 @@ SEED_KEY, STEPS_KEY, LABELS_KEY, ACCEPTED_KEY = "foley/seed", "foley/steps", "fo
 AMBIENCE_KEY = "foley/ambience"
 #: ambience beds offered (``studio.ai.foley.ambience.KINDS``; "" = none), in the order listed
 AMBIENCES = (("", "None"), ("room", "Room tone"), ("wind", "Wind"), ("rain", "Rain"))
-#: in-tree sources, in the order listed, with what they are
-BUILTIN = {"synth": ("Synthesis", "Procedural sounds (modal impacts by material, whooshes, steps, explosions): "
-                                  "no model, always available"),
-           "bank": ("Sample bank", "CC0 recordings shipped in resources/foley, varied per hit (choice, pitch, "
-                                   "gain, filtering)")}
-BUILTIN_LICENCE = {"synth": "Licence: none needed (made here, yours to use)",
-                   "bank": "Licence: CC0 1.0 (public domain); attribution kept in resources/foley/ATTRIBUTION.md"}
-
-
-def non_commercial(licence_name: str) -> bool:
-    """True for licences that forbid commercial use (CC BY-NC…, "non-commercial")."""
-    words = licence_name.upper().replace("-", " ").replace("_", " ").split()
-    return "NC" in words or "NON COMMERCIAL" in " ".join(words) or "NONCOMMERCIAL" in words
-
-
-@dataclass(frozen=True)
-class _Source:
-    """One entry of the source list."""
-
-    key: str
-    backend: str  # a foley_sources name, "tta" or "v2a"
-    name: str
-    info: str
-    licence_html: str
-    licence_name: str = ""  # "" when unknown / nothing to accept
-    needs_tick: bool = False
-    folder: Path | None = None  # tta: the model folder (None: not installed)
-    pull: str = ""  # the command that installs it
-    steps: int = 0  # default steps (model sources)
-
-
-def _licence_html(name: str, url: str, note: str = "") -> str:
-    text = f"Licence: <a href=\"{html.escape(url)}\">{html.escape(name)}</a>" if url else \
-        f"Licence: {html.escape(name)}"
-    return text + (f" — {html.escape(note)}" if note else "")
-
-
 class FoleyDialog(CheckedDialog):
     """Ask where the foley sounds come from. ``settings`` is where choices and licence acceptances
     are remembered (None: the application's QSettings); ``catalogue`` and ``v2a_models`` replace the
@@ -108,7 +71,7 @@ class FoleyDialog(CheckedDialog):
         super().__init__(parent)
         self.qsettings = settings if settings is not None else QSettings()
         self._choose_folder = choose_folder or self._pick_folder
-        self._sources: dict[str, _Source] = {}
+        self._sources: dict[str, SourceEntry] = {}
         self._clips: dict[str, tuple[ModelEntry, Path | None]] = {}
         self._last_key: str | None = None
         self._ticked: dict[str, bool] = {}  # source key -> the licence tick as set in this dialog
@@ -216,7 +179,7 @@ class FoleyDialog(CheckedDialog):
             self._say(str(e))
             return []
 
-    def _add(self, src: _Source, text: str, before_choose: bool = False) -> None:
+    def _add(self, src: SourceEntry, text: str, before_choose: bool = False) -> None:
         self._sources[src.key] = src
         at = self.source.findData(CHOOSE)
         if before_choose and at >= 0:
@@ -226,10 +189,10 @@ class FoleyDialog(CheckedDialog):
 
     def _fill_sources(self, entries: list[ModelEntry], v2a_models) -> None:
         for name, (title, info) in BUILTIN.items():
-            self._add(_Source(name, name, title, info, BUILTIN_LICENCE[name]), title)
+            self._add(SourceEntry(name, name, title, info, BUILTIN_LICENCE[name]), title)
         for name in available_sources():
             if name not in BUILTIN and name != "tta":
-                self._add(_Source(f"plugin:{name}", name, name, f"The {name} foley source (a plugin)",
+                self._add(SourceEntry(f"plugin:{name}", name, name, f"The {name} foley source (a plugin)",
                                   "Licence: see the plugin's own terms"), f"{name} (plugin)")
         for entry in entries:
             if entry.task != "text-to-audio":
@@ -239,10 +202,10 @@ class FoleyDialog(CheckedDialog):
             size = f", {entry.size_gb:g} GB" if entry.size_gb else ""
             state = "installed" if folder is not None else "not installed"
             name = entry.name.split(" (")[0]
-            self._add(_Source(f"id:{entry.id}", "tta", name,
+            self._add(SourceEntry(f"id:{entry.id}", "tta", name,
                               f"Text to audio ({entry.pipeline}): one generation per distinct prompt, each hit "
                               "aligned on its transient",
-                              _licence_html(lic.name, lic.url, lic.note) if lic else "Licence: not recorded",
+                              licence_html(lic.name, lic.url, lic.note) if lic else "Licence: not recorded",
                               lic.name if lic else "", bool(lic and non_commercial(lic.name)), folder,
                               pull_command(entry), entry.steps),
                       f"{name} — {state}{size}")
@@ -254,14 +217,14 @@ class FoleyDialog(CheckedDialog):
                 model = factory()
                 lic = model.licence
             except Exception as e:  # a broken plugin is listed as unusable, not fatal to the dialog
-                self._add(_Source(f"v2a:{name}", V2A, name, f"This plugin cannot be loaded: {e}", "",
+                self._add(SourceEntry(f"v2a:{name}", V2A, name, f"This plugin cannot be loaded: {e}", "",
                                   pull="(fix or reinstall the plugin)"), f"{name} — video to audio, broken")
                 continue
             use = "commercial use allowed" if lic.commercial_use else "NON-COMMERCIAL use only"
-            self._add(_Source(f"v2a:{name}", V2A, model.name,
+            self._add(SourceEntry(f"v2a:{name}", V2A, model.name,
                               "Video to audio: writes each clip's whole soundtrack from its picture (one sound per "
                               "clip; the events go along as timing hints)",
-                              _licence_html(lic.name, lic.url, f"{use}. {lic.summary}".strip()),
+                              licence_html(lic.name, lic.url, f"{use}. {lic.summary}".strip()),
                               lic.name, needs_acceptance(model), Path(".")),
                       f"{model.name} — video to audio")
         self.source.addItem("Folder…", CHOOSE)
@@ -296,7 +259,7 @@ class FoleyDialog(CheckedDialog):
             return None
         key = f"dir:{path}"
         if key not in self._sources:
-            self._add(_Source(key, "tta", path.name, f"Text to audio ({cls}) from the folder {path}",
+            self._add(SourceEntry(key, "tta", path.name, f"Text to audio ({cls}) from the folder {path}",
                               "Licence: not recorded for a local folder; check the model's own terms",
                               folder=path, steps=100 if cls == "StableAudioPipeline" else 200),
                       f"{path.name} — folder {path}", before_choose=True)
@@ -348,7 +311,7 @@ class FoleyDialog(CheckedDialog):
                 q.remove(self._accepted_key(other))
         q.sync()
 
-    def _accepted_key(self, src: _Source) -> str:
+    def _accepted_key(self, src: SourceEntry) -> str:
         return f"{ACCEPTED_KEY}/{src.key.replace('/', '_')}"
 
     def _ticked_changed(self, on: bool) -> None:
@@ -357,7 +320,7 @@ class FoleyDialog(CheckedDialog):
             self._ticked[src.key] = on
         self._validate()
 
-    def accepted_before(self, src: _Source) -> bool:
+    def accepted_before(self, src: SourceEntry) -> bool:
         return bool(src.licence_name) and self.qsettings.value(self._accepted_key(src), "") == src.licence_name
 
     def _steps_key(self, source_key: str) -> str:
@@ -377,7 +340,7 @@ class FoleyDialog(CheckedDialog):
         if i >= 0:
             self.source.setCurrentIndex(i)
 
-    def current(self) -> _Source | None:
+    def current(self) -> SourceEntry | None:
         return self._sources.get(self.source.currentData())
 
     def select_source(self, key: str) -> bool:
