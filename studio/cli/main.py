@@ -77,7 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--into", metavar="PROJECT", help="place the foley pass in a project instead (one undo step)")
     p.add_argument("--at", metavar="TIME", help="with --into: sequence time of IN's start (default 0)")
     p.add_argument("--prompt", metavar="TEXT", help="what it sounds like, e.g. 'metal', 'wood', 'glass'")
-    p.add_argument("--backend", default="synth", metavar="NAME", help="sound source: synth (default), bank or a plugin")
+    p.add_argument("--backend", default="synth", metavar="NAME",
+                   help="sound source: synth (default), bank, tta (a text-to-audio model, see --model), "
+                        "a foley-source plugin or a video-to-audio model plugin")
     p.add_argument("--events-json", metavar="FILE", help="write the detected events to FILE")
     p.add_argument("--use-events", metavar="FILE", help="read the events from FILE instead of detecting them")
     p.add_argument("--mix", action="store_true", help="mix the foley into the original sound (one audio stream)")
