@@ -110,6 +110,20 @@ def test_otio_round_trip_is_exact(tmp_path: Path) -> None:
         sorted((a.path, a.kind, a.info.duration) for a in project.assets)
 
 
+def test_otio_keeps_a_markers_own_colour_and_tool_data(tmp_path: Path) -> None:
+    """A colour OTIO has no name for and a marker's tool data (a foley event) ride in our metadata."""
+    project = build_project(tmp_path)
+    tool = Marker("f1", 40, "impact (floor)", "#e45cc0", 0, "impact · strength 0.80",
+                  '{"event": {"kind": "impact"}, "frame": 40, "type": "foley-event"}')
+    project = replace(project, sequence=replace(project.sequence, markers=(*project.sequence.markers, tool)))
+    out = tmp_path / "cut.otio"
+    write_timeline(project, out)
+    back, _ = read_timeline(out)
+    (got,) = [m for m in back.sequence.markers if m.frame == 40]
+    assert (got.name, got.color, got.note, got.data) == (tool.name, tool.color, tool.note, tool.data)
+    assert all(m.data == "" for m in back.sequence.markers if m.frame != 40)
+
+
 def test_fcp_xml_round_trip_keeps_what_the_format_carries(tmp_path: Path) -> None:
     project = build_project(tmp_path)
     out = tmp_path / "cut.xml"

@@ -223,9 +223,12 @@ class _ImporterBase:
         if frame < 0:
             self.warnings.append(f"marker {m.name!r} on {where} dropped: it lies before the start")
             return None
-        color = (m.color or "red").lower()
+        ours = _meta_dict(m)  # our own colour (one OTIO has no name for) and tool data, when we wrote it
+        color = str(ours.get("color") or (m.color or "red")).lower()
         note = getattr(m, "comment", "") or ""
-        return Marker(new_id("marker"), frame, m.name or "", color, duration, note)
+        data = ours.get("data")
+        return Marker(new_id("marker"), frame, m.name or "", color, duration, note,
+                      data if isinstance(data, str) else "")
 
     def _origin(self, item: otio.core.Item) -> Fraction:
         sr = item.source_range

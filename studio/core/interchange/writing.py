@@ -34,8 +34,13 @@ def _otio_marker(m: Marker, start: int, rate: float) -> otio.schema.Marker:
                              color=color)
     if m.note:
         out.comment = m.note
+    ours = {}
     if m.color.lower() not in _MARKER_COLORS:
-        out.metadata[META] = {"color": m.color}
+        ours["color"] = m.color  # OTIO's colours are a fixed list: ours rides along exactly
+    if m.data:
+        ours["data"] = m.data  # tool data (a foley event) for an exact round trip
+    if ours:
+        out.metadata[META] = ours
     return out
 
 
