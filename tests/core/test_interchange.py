@@ -228,9 +228,7 @@ def test_collection_takes_the_first_timeline(tmp_path: Path) -> None:
 
 
 def test_edl_rate_argument(tmp_path: Path) -> None:
-    path = DATA / "gap_test.edl"
-    if not path.exists():
-        pytest.skip("sample gap_test.edl missing")
+    path = DATA / "gap_test.edl"  # shipped in tests/data (test_samples_are_present)
     project, _ = read_timeline(path, rate=25)
     assert project.settings.fps == 25
     expected = otio.adapters.read_from_file(str(path), rate=25).duration().to_seconds()
