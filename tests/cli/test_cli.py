@@ -10,31 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from studio.cli.main import main
 from studio.core.projectfile import load_project
 from studio.media.synth import write_test_audio, write_test_image, write_test_video
+from tests.cli.helpers import assert_bad_input, run
 
 DATA = Path(__file__).parent.parent / "data" / "interchange"
-
-
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def info(capsys, project):
     code, out, _ = run(capsys, "info", str(project), "--json")
     assert code == 0
     return json.loads(out)
-
-
-def assert_bad_input(code, err, *fragments):
-    assert code == 2
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in err, err
-    for f in fragments:
-        assert f in lines[0]
 
 
 @pytest.fixture(scope="module")

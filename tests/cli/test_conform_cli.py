@@ -12,23 +12,9 @@ import pytest
 
 from studio.cli.conform_cmd import parse_size
 from studio.cli.errors import UsageError
-from studio.cli.main import main
 from studio.media.probe import probe
 from studio.media.synth import write_test_video
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def assert_bad_input(code, err, *fragments):
-    assert code == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in err, err
-    for f in fragments:
-        assert f in lines[0], lines[0]
+from tests.cli.helpers import assert_bad_input, run
 
 
 @pytest.fixture(scope="module")

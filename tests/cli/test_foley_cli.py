@@ -10,15 +10,9 @@ import numpy as np
 import pytest
 
 from studio.ai.foley.placement import write_wav
-from studio.cli.main import main
 from studio.core.projectfile import load_project
 from studio.media.synth_scenes import write_bouncing_ball
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.cli.helpers import run
 
 
 @pytest.fixture(scope="module")

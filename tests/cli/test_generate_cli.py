@@ -8,11 +8,11 @@ from fractions import Fraction
 
 import pytest
 
-from studio.cli.main import main
 from studio.core.factory import new_project
 from studio.core.projectfile import load_project, save_project
 from studio.media.probe import probe
 from tests.ai.generate.tiny_models import cogvideox_folder
+from tests.cli.helpers import assert_bad_input, run
 
 FAST = ("--steps", "2", "--size", "16x16", "--seed", "3")
 
@@ -20,17 +20,6 @@ FAST = ("--steps", "2", "--size", "16x16", "--seed", "3")
 @pytest.fixture(scope="session")
 def tiny_cogvideox(tmp_path_factory):
     return cogvideox_folder(tmp_path_factory)
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line_error(code, err, text):
-    assert code == 2, err
-    assert text in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
 def test_writes_an_mp4_and_its_recipe(tiny_cogvideox, tmp_path, capsys):
@@ -90,23 +79,23 @@ def test_into_conforms_when_the_project_differs(tiny_cogvideox, tmp_path, capsys
 def test_bad_input_is_one_line(tiny_cogvideox, tmp_path, capsys, monkeypatch):
     out = tmp_path / "x.mp4"
     code, _, err = run(capsys, "generate", "a cat", "--model-path", tmp_path / "nope", "-o", out)
-    one_line_error(code, err, "does not exist")
+    assert_bad_input(code, err, "does not exist")
     code, _, err = run(capsys, "generate", "a cat", "--model-path", tiny_cogvideox, "--size", "20x16", "-o", out)
-    one_line_error(code, err, "multiples of 16")
+    assert_bad_input(code, err, "multiples of 16")
     code, _, err = run(capsys, "generate", "a cat", "--model-path", tiny_cogvideox, "--size", "big", "-o", out)
-    one_line_error(code, err, "bad --size")
+    assert_bad_input(code, err, "bad --size")
     code, _, err = run(capsys, "generate", "a cat", "--model-path", tiny_cogvideox, "--width", "20", "--height", "16",
                        "-o", out)
-    one_line_error(code, err, "multiples of 16")  # --width/--height go through the same checks
+    assert_bad_input(code, err, "multiples of 16")  # --width/--height go through the same checks
     code, _, err = run(capsys, "generate", "a cat", "--model-path", tiny_cogvideox, "--width", "32", "-o", out)
-    one_line_error(code, err, "--width and --height together")
+    assert_bad_input(code, err, "--width and --height together")
     code, _, err = run(capsys, "generate", "a cat", "--model-path", tiny_cogvideox, "--image", tmp_path / "no.png",
                        "-o", out)
-    one_line_error(code, err, "no.png")
+    assert_bad_input(code, err, "no.png")
     code, _, err = run(capsys, "generate", "a cat", "--model-path", tiny_cogvideox)
-    one_line_error(code, err, "exactly one of -o OUT or --into PROJECT")
+    assert_bad_input(code, err, "exactly one of -o OUT or --into PROJECT")
     code, _, err = run(capsys, "generate", "a cat", "--model-path", tiny_cogvideox, "-o", tmp_path / "x.gif")
-    one_line_error(code, err, ".mp4")
+    assert_bad_input(code, err, ".mp4")
     assert not out.exists()
 
 
@@ -116,9 +105,9 @@ def test_catalogue_models_name_the_pull_command(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("SHOTLINE_MODELS_DIR", str(tmp_path / "models"))
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
     code, _, err = run(capsys, "generate", "a cat", "--model", "no-such-model", "-o", tmp_path / "x.mp4")
-    one_line_error(code, err, "no-such-model")
+    assert_bad_input(code, err, "no-such-model")
     code, _, err = run(capsys, "generate", "a cat", "--model", "cogvideox1.5-5b", "-o", tmp_path / "x.mp4")
-    one_line_error(code, err, "studio models pull cogvideox1.5-5b")
+    assert_bad_input(code, err, "studio models pull cogvideox1.5-5b")
 
 
 def test_ctrl_c_cancels_and_leaves_nothing(tiny_cogvideox, tmp_path, capsys, monkeypatch):
@@ -193,7 +182,7 @@ def test_ltx_snaps_to_8n1_at_24_fps_and_a_seed_repeats(tiny_ltx, tmp_path, capsy
     assert (decoded(a) == decoded(b)).all()
     assert not (decoded(a) == decoded(c)).all()
     code, _, err = run(capsys, "generate", "a car", "--model-path", tiny_ltx, "--size", "48x32", "-o", tmp_path / "x")
-    one_line_error(code, err, "multiples of 32")
+    assert_bad_input(code, err, "multiples of 32")
 
 
 def test_ltx_image_to_video(tmp_path_factory, tmp_path, capsys):
@@ -212,7 +201,7 @@ def test_ltx_image_to_video(tmp_path_factory, tmp_path, capsys):
     recipe = json.loads((tmp_path / "ltx-i2v.recipe.json").read_text())
     assert recipe["source_image"] == str(image) and recipe["frames"] == 121
     code, _, err = run(capsys, "generate", "it moves", "--model-path", folder, *LTX, "-o", tmp_path / "y.mp4")
-    one_line_error(code, err, "give it --image")
+    assert_bad_input(code, err, "give it --image")
 
 
 def test_wan_image_to_video(tmp_path_factory, tmp_path, capsys):
@@ -330,7 +319,7 @@ def test_a_missing_catalogue_model_names_the_exact_pull_command(hub, tmp_path, c
         assert code == 2 and err.strip() == f"studio: error: model {model_id} is not installed; run: {pull}", err
     assert not (tmp_path / "x.mp4").exists()
     code, _, err = run(capsys, "generate", "a cat", "--model", "audioldm2", "-o", tmp_path / "x.mp4")
-    one_line_error(code, err, "audioldm2 is a text-to-audio model, not a video model")
+    assert_bad_input(code, err, "audioldm2 is a text-to-audio model, not a video model")
 
 
 def test_one_cached_ltx_folder_serves_text_and_image_to_video(tiny_ltx, hub, tmp_path, capsys):
@@ -350,9 +339,9 @@ def test_one_cached_ltx_folder_serves_text_and_image_to_video(tiny_ltx, hub, tmp
     assert recipe["model_id"] == "ltx-video-i2v" and recipe["source_image"] == str(image)
     code, _, err = run(capsys, "generate", "it moves", "--model", "ltx-video", "--image", image, *LTX,
                        "-o", tmp_path / "no.mp4")
-    one_line_error(code, err, "ltx-video is a text-to-video model; it does not take --image")
+    assert_bad_input(code, err, "ltx-video is a text-to-video model; it does not take --image")
     code, _, err = run(capsys, "generate", "it moves", "--model", "ltx-video-i2v", *LTX, "-o", tmp_path / "no.mp4")
-    one_line_error(code, err, "ltx-video-i2v is an image-to-video model; give it --image")
+    assert_bad_input(code, err, "ltx-video-i2v is an image-to-video model; give it --image")
 
 
 def test_cogvideox15_from_the_hf_cache_snaps_to_16n1_at_16_fps(tmp_path_factory, hub, tmp_path, capsys):

@@ -6,14 +6,8 @@ import json
 
 import pytest
 
-from studio.cli.main import main
 from tests.ai.models.test_catalogue import _fake_hf_cache, make_model_folder
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.cli.helpers import run
 
 
 @pytest.fixture

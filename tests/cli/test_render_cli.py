@@ -21,6 +21,7 @@ from studio.cli.main import main
 from studio.cli.render_cmd import parse_range
 from studio.media.probe import probe
 from studio.media.synth import draw_frame, read_frame_counter
+from tests.cli.helpers import assert_bad_input, run
 
 TINY = {
     "name": "Tiny CLI",
@@ -31,20 +32,6 @@ TINY = {
               "speed": "ultrafast"},
     "audio": {"codec": "aac", "sample_rate": 48000, "bitrate": "128k"},
 }
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def assert_bad_input(code, err, *fragments):
-    assert code == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in err, err
-    for f in fragments:
-        assert f in lines[0], lines[0]
 
 
 @pytest.fixture(scope="module")

@@ -44,11 +44,17 @@ def build_cogvideox(folder: Path) -> Path:
 _built: dict[str, Path] = {}
 
 
+def _once(key: str, build, tmp_path_factory) -> Path:
+    """``build(folder)`` the first time ``key`` is asked for in this test session, then the same folder
+    (the tiny pipelines take seconds to build; tests share them read-only)."""
+    if key not in _built:
+        _built[key] = build(tmp_path_factory.mktemp(f"tiny-{key}"))
+    return _built[key]
+
+
 def cogvideox_folder(tmp_path_factory) -> Path:
     """The tiny CogVideoX folder, built once per test session (share it read-only)."""
-    if "cogvideox" not in _built:
-        _built["cogvideox"] = build_cogvideox(tmp_path_factory.mktemp("tiny-cogvideox"))
-    return _built["cogvideox"]
+    return _once("cogvideox", build_cogvideox, tmp_path_factory)
 
 
 def build_wan(folder: Path) -> Path:
@@ -73,9 +79,7 @@ def build_wan(folder: Path) -> Path:
 
 def wan_folder(tmp_path_factory) -> Path:
     """The tiny Wan folder, built once per test session."""
-    if "wan" not in _built:
-        _built["wan"] = build_wan(tmp_path_factory.mktemp("tiny-wan"))
-    return _built["wan"]
+    return _once("wan", build_wan, tmp_path_factory)
 
 
 def build_cogvideox_i2v(folder: Path) -> Path:
@@ -108,9 +112,7 @@ def build_cogvideox_i2v(folder: Path) -> Path:
 
 def cogvideox_i2v_folder(tmp_path_factory) -> Path:
     """The tiny CogVideoX image-to-video folder, built once per test session."""
-    if "cogvideox-i2v" not in _built:
-        _built["cogvideox-i2v"] = build_cogvideox_i2v(tmp_path_factory.mktemp("tiny-cogvideox-i2v"))
-    return _built["cogvideox-i2v"]
+    return _once("cogvideox-i2v", build_cogvideox_i2v, tmp_path_factory)
 
 
 def _ltx_parts():
@@ -149,9 +151,7 @@ def build_ltx(folder: Path, image_to_video: bool = False) -> Path:
 def ltx_folder(tmp_path_factory, image_to_video: bool = False) -> Path:
     """The tiny LTX-Video folder (text- or image-to-video), built once per test session."""
     key = "ltx-i2v" if image_to_video else "ltx"
-    if key not in _built:
-        _built[key] = build_ltx(tmp_path_factory.mktemp(f"tiny-{key}"), image_to_video)
-    return _built[key]
+    return _once(key, lambda folder: build_ltx(folder, image_to_video), tmp_path_factory)
 
 
 def build_wan_i2v(folder: Path) -> Path:
@@ -189,9 +189,7 @@ def build_wan_i2v(folder: Path) -> Path:
 
 def wan_i2v_folder(tmp_path_factory) -> Path:
     """The tiny Wan image-to-video folder, built once per test session."""
-    if "wan-i2v" not in _built:
-        _built["wan-i2v"] = build_wan_i2v(tmp_path_factory.mktemp("tiny-wan-i2v"))
-    return _built["wan-i2v"]
+    return _once("wan-i2v", build_wan_i2v, tmp_path_factory)
 
 
 def build_cogvideox15(folder: Path) -> Path:
@@ -219,6 +217,4 @@ def build_cogvideox15(folder: Path) -> Path:
 
 def cogvideox15_folder(tmp_path_factory) -> Path:
     """The tiny CogVideoX 1.5 folder, built once per test session."""
-    if "cogvideox1.5" not in _built:
-        _built["cogvideox1.5"] = build_cogvideox15(tmp_path_factory.mktemp("tiny-cogvideox1.5"))
-    return _built["cogvideox1.5"]
+    return _once("cogvideox1.5", build_cogvideox15, tmp_path_factory)
