@@ -13,57 +13,18 @@ from studio.ai.foley.events import Event
 from studio.core.edits.base import with_clips
 from studio.core.factory import clip_for_asset, new_project
 from studio.core.media_pool import Recipe
-from studio.core.projectfile import save_project
 from studio.core.timeline import Clip
-from studio.jobs import JobState, Scheduler
+from studio.jobs import JobState
 from studio.media.assets import asset_from_file
-from studio.media.cache import CacheStore
 from studio.media.probe import probe
 from studio.media.synth import write_test_video
 from studio.media.synth_scenes import write_bouncing_ball
 from studio.ui.ai_actions import clip_events, conform_path, rate_text
-from studio.ui.jobs_adapter import JobsAdapter
 from studio.ui.main_window import MainWindow
-from studio.ui.session import SessionSettings
-from tests.ui.test_main_window import FakePrompts, temp_qsettings  # noqa: F401 - autouse fixture
+from tests.ui.conftest import accept_as_is
+from tests.ui.test_main_window import temp_qsettings  # noqa: F401 - autouse fixture
 
 WAIT = 60000
-
-
-def accept_as_is(dialog) -> bool:
-    """The Foley Sounds dialog's ``ask`` in tests: accept it as it opens (never shown)."""
-    assert dialog.ok_button.isEnabled(), dialog.problem_text()
-    return True
-
-
-@pytest.fixture
-def jobs(qapp):
-    adapter = JobsAdapter(Scheduler(cpu_slots=2))
-    yield adapter
-    adapter.shutdown()
-    adapter.scheduler.shutdown(cancel=True, timeout=5)
-
-
-@pytest.fixture
-def make_window(qtbot, jobs, tmp_path):
-    windows = []
-
-    def make(project, path) -> MainWindow:
-        if path is not None:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            save_project(project, path)
-        w = MainWindow(project, path, prompts=FakePrompts(), settings=SessionSettings.at(tmp_path / "settings.ini"),
-                       jobs=jobs, store=CacheStore(tmp_path / "cache"), autosave_interval=3600)
-        qtbot.addWidget(w)
-        w.ai_actions.ask = accept_as_is  # never a modal dialog in tests
-        windows.append(w)
-        return w
-
-    yield make
-    for w in windows:
-        w.history.mark_saved()
-        w._force_dirty = False
-        w.close()
 
 
 def project_with(media: Path, *, size, fps, position=0, source_in=0, duration=None):

@@ -13,13 +13,11 @@ from studio.core.edits import AddAsset
 from studio.core.factory import new_project
 from studio.core.history import History
 from studio.core.media_pool import Asset, MediaInfo, Recipe
-from studio.jobs import Scheduler
 from studio.media.assets import asset_from_file
 from studio.media.cache import CacheStore
 from studio.media.synth import write_test_video
 from studio.ui.bin import ASSET_MIME, MediaBin
 from studio.ui.bin.model import BADGES_ROLE, DETAILS_ROLE, MISSING_ROLE, format_duration
-from studio.ui.jobs_adapter import JobsAdapter
 from studio.ui.theme import WARNING_COLOR
 
 WAIT = 15000
@@ -38,14 +36,6 @@ class FakePrompts:
     def relink_folder(self, start: str) -> str:
         self.asked.append("relink")
         return self.folder
-
-
-@pytest.fixture
-def jobs(qapp):
-    adapter = JobsAdapter(Scheduler(cpu_slots=2))
-    yield adapter
-    adapter.shutdown()
-    adapter.scheduler.shutdown(cancel=True, timeout=5)
 
 
 @pytest.fixture

@@ -12,13 +12,12 @@ import pytest
 from studio.core.edits import AddAsset, InsertClips
 from studio.core.factory import clip_for_asset, new_project
 from studio.core.history import History
-from studio.jobs import Job, Scheduler
+from studio.jobs import Job
 from studio.media.assets import asset_from_file
 from studio.media.probe import probe
 from studio.media.synth import write_test_video
 from studio.render.presets import load_preset
 from studio.ui.export_dialog import ExportDialog
-from studio.ui.jobs_adapter import JobsAdapter
 
 WAIT = 30000
 FPS = Fraction(25)
@@ -33,14 +32,6 @@ TINY = {
               "speed": "ultrafast"},
     "audio": {"codec": "aac", "sample_rate": 48000, "bitrate": "96k"},
 }
-
-
-@pytest.fixture
-def jobs(qapp):
-    adapter = JobsAdapter(Scheduler(cpu_slots=2))
-    yield adapter
-    adapter.shutdown()
-    adapter.scheduler.shutdown(cancel=True, timeout=10)
 
 
 @pytest.fixture

@@ -40,7 +40,6 @@ from tests.ui import test_ai_actions as ai_tests
 from tests.ui.test_main_window import temp_qsettings  # noqa: F401 - autouse fixture
 
 # the editor fixtures of the AI actions' tests (a window with a real job pool)
-jobs, make_window = ai_tests.jobs, ai_tests.make_window
 project_with, WAIT = ai_tests.project_with, ai_tests.WAIT
 
 FPS = Fraction(25)

@@ -17,16 +17,12 @@ from PySide6.QtCore import QPointF
 from studio.ai.generate.output import encode_mp4
 from studio.core.edits.base import with_clips
 from studio.core.factory import clip_for_asset, new_project
-from studio.core.projectfile import save_project
-from studio.jobs import JobState, Scheduler
+from studio.jobs import JobState
 from studio.media.assets import asset_from_file
-from studio.media.cache import CacheStore
 from studio.media.probe import probe
-from studio.ui.jobs_adapter import JobsAdapter
-from studio.ui.main_window import MainWindow
 from studio.ui.session import SessionSettings
 from tests.ai.generate.tiny_models import cogvideox_folder, cogvideox_i2v_folder
-from tests.ui.test_main_window import FakePrompts, temp_qsettings  # noqa: F401 - autouse fixture
+from tests.ui.test_main_window import temp_qsettings  # noqa: F401 - autouse fixture
 
 WAIT = 120000
 LEVELS = [12 * i + 20 for i in range(16)]  # the grey level of each frame of the ramp clip
@@ -53,35 +49,6 @@ def ramp(tmp_path_factory):
     """16 frames of 16x16 at 8 fps, frame i a flat grey of LEVELS[i]."""
     frames = np.stack([np.full((16, 16, 3), v, np.uint8) for v in LEVELS])
     return encode_mp4(frames, Fraction(8), tmp_path_factory.mktemp("media") / "ramp.mp4")
-
-
-@pytest.fixture
-def jobs(qapp):
-    adapter = JobsAdapter(Scheduler(cpu_slots=2))
-    yield adapter
-    adapter.shutdown()
-    adapter.scheduler.shutdown(cancel=True, timeout=5)
-
-
-@pytest.fixture
-def make_window(qtbot, jobs, tmp_path):
-    windows = []
-
-    def make(project, path=tmp_path / "proj" / "film.studio") -> MainWindow:
-        if path is not None:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            save_project(project, path)
-        w = MainWindow(project, path, prompts=FakePrompts(), settings=SessionSettings.at(tmp_path / "settings.ini"),
-                       jobs=jobs, store=CacheStore(tmp_path / "cache"), autosave_interval=3600)
-        qtbot.addWidget(w)
-        windows.append(w)
-        return w
-
-    yield make
-    for w in windows:
-        w.history.mark_saved()
-        w._force_dirty = False
-        w.close()
 
 
 def project_with(media, *, size, fps, spans):

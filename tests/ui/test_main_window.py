@@ -21,9 +21,8 @@ from studio.core.edits import AddAsset, RenameTrack
 from studio.core.factory import new_project
 from studio.core.media_pool import Asset, MediaInfo
 from studio.core.projectfile import save_project
-from studio.jobs import Job, Scheduler
+from studio.jobs import Job
 from studio.media.cache import CacheStore
-from studio.ui.jobs_adapter import JobsAdapter
 from studio.ui.jobs_panel import JobsPanel, format_eta
 from studio.ui.main_window import MainWindow
 from studio.ui.session import SessionSettings
@@ -75,14 +74,6 @@ def temp_qsettings(tmp_path):
     for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
         QSettings.setPath(fmt, QSettings.Scope.UserScope, str(tmp_path / "qsettings"))
     yield
-
-
-@pytest.fixture
-def jobs(qapp):
-    adapter = JobsAdapter(Scheduler(cpu_slots=2))
-    yield adapter
-    adapter.shutdown()
-    adapter.scheduler.shutdown(cancel=True, timeout=5)
 
 
 @pytest.fixture
