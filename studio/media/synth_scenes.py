@@ -1,8 +1,9 @@
 """Demo scenes synthesized in code, with ground truth: a bouncing ball whose impacts are
 audible at known frames, and colour bars with a tone. Used by ``studio demo`` and by tests
 that need an event at a known time (the ball hits the floor at frame 37). For the foley
-detectors also a walker (feet planting alternately at known sub-frame times) and an
-explosion (a fireball expanding from a known frame, after a plain flash)."""
+detectors also a walker (feet planting alternately at known sub-frame times), an explosion
+(a fireball expanding from a known frame, after a plain flash) and a strike (a cue sets a
+resting puck sliding at a known sub-frame time)."""
 
 from __future__ import annotations
 
@@ -240,6 +241,54 @@ def write_explosion(path: str | os.PathLike[str], *, width: int = 640, height: i
 
     _write_video_only(str(path), fps, frames, draw, width, height)
     return Explosion(str(path), fps, frames, flash_frame, explosion_frame, centre)
+
+
+@dataclass(frozen=True)
+class Strike:
+    """Ground truth: a cue touches a resting puck at ``contact_frame`` (float, sub-frame) and
+    sets it sliding; ``puck_x`` is where the puck lay (0..1 of the width)."""
+
+    path: str
+    fps: Fraction
+    frames: int
+    contact_frame: float
+    puck_x: float
+
+
+def write_strike(path: str | os.PathLike[str], *, width: int = 640, height: int = 360, fps: Fraction = Fraction(25),
+                 frames: int = 60, contact_frame: float = 30.0, speed: float = 0.04, cue: bool = True) -> Strike:
+    """A table seen from above: a cue slides in from the left at ``speed`` (of the width per
+    frame) and strikes a puck lying still; the cue stops dead at the contact and the puck slides
+    off to the right, slowing (friction), and comes to rest. With ``cue=False`` nothing strikes
+    it: the puck starts sliding by itself at the same moment (a control: no hit to hear).
+    The table has a faint texture so differences are never exactly zero."""
+    fps = Fraction(fps)
+    rng = np.random.default_rng(3)
+    base = np.empty((height, width, 3), np.uint8)
+    base[:] = (40, 90, 60)
+    base = np.clip(base.astype(np.int16) + rng.integers(-6, 7, (height, width, 1)), 0, 255).astype(np.uint8)
+    r = 0.04 * width
+    px, py = 0.5 * width, 0.5 * height
+    v = speed * width
+    tip_at_contact = px - r
+    tau = 8.0  # frames: the puck's slide slows with this time constant
+
+    def draw(i: int) -> np.ndarray:
+        img = base.copy()
+        dt = i - contact_frame
+        x = px + (v * tau * (1 - np.exp(-dt / tau)) if dt > 0 else 0.0)
+        if cue:
+            tip = tip_at_contact + (v * dt if dt < 0 else 0.0)
+            x0 = max(0, int(round(tip - 0.45 * width)))
+            if tip > 0:
+                img[int(py - 0.3 * r):int(py + 0.3 * r), x0:int(round(tip))] = (205, 180, 120)
+        _ellipse(img, x, py, r, r, (220, 60, 50))
+        _ellipse(img, x, py, 0.6 * r, 0.6 * r, (250, 230, 200))  # a printed ring: a puck has a face
+        _ellipse(img, x, py, 0.3 * r, 0.3 * r, (220, 60, 50))
+        return img
+
+    _write_video_only(str(path), fps, frames, draw, width, height)
+    return Strike(str(path), fps, frames, float(contact_frame), px / width)
 
 
 def _ellipse_f(img: np.ndarray, cx: float, cy: float, rx: float, ry: float, colour: np.ndarray) -> None:

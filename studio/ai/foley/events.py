@@ -1,6 +1,7 @@
 """Visual events from analysis features, and the events JSON file.
 
-Kinds: ``impact`` (a moving region stops or reverses suddenly), ``whoosh`` (fast motion
+Kinds: ``impact`` (a moving region stops or reverses suddenly, or something sets a resting
+object moving), ``whoosh`` (fast motion
 starts after stillness; labelled "motion onset"), ``step`` (periodic contacts of a figure's
 feet), ``flash`` (luminance jumps up and comes back), ``explosion`` (a flash with a bright
 region expanding radially), ``cut`` (a scene change). ``time`` is float seconds from the
@@ -142,16 +143,22 @@ def despike(v: np.ndarray) -> np.ndarray:
 def _impacts(f: Features, min_speed: float) -> list[Event]:
     fps = float(f.fps)
     found: list[tuple[float, float, float, str, float, float]] = []  # score, t, dv, label, cx, cy
+    # blob areas say when the tracked blob changed; a flow region's area varies by itself
+    switched = _identity_switches(f.area) if f.tracking == "background" else np.zeros(len(f.area), bool)
     for axis, v in (("y", despike(f.vy)), ("x", despike(f.vx))):
         n = len(v)
         if n < 4:
             continue
         dv = np.abs(np.diff(v, prepend=v[:1]))
         for j in range(2, n):
+            if switched[j - 1] or switched[j]:
+                continue  # the tracked region became another one: its centroid jumped, nothing hit
             before, after = v[j - 1], v[j]
             s = math.copysign(1.0, before)
             if abs(before) < min_speed:
                 continue
+            if s * v[j - 2] < 0.3 * abs(before):
+                continue  # no approach: from rest or from the other way in one frame is a jump, not motion
             drop = s * (before - after)  # loss of speed along the previous direction
             if s * after > 0.35 * abs(before):
                 continue  # neither stopped nor reversed
@@ -184,6 +191,33 @@ def _impacts(f: Features, min_speed: float) -> list[Event]:
         strength = float(np.clip(1 - math.exp(-speed / 1.5), 0.05, 1.0))
         events.append(Event(time=f.start_time + t / fps, kind="impact", strength=round(strength, 4),
                             x=round(cx, 4), label=label, region=_region(cx, cy)))
+    return events
+
+
+def _identity_switches(area: np.ndarray, ratio: float = 1.5) -> np.ndarray:
+    """Frames whose tracked region is not the one of the frame before: its area jumps by more
+    than ``ratio`` either way (two objects merging or parting, the largest blob changing). The
+    velocity measured across such a step is a centroid jump, not motion."""
+    a = np.maximum(np.asarray(area, dtype=np.float64), 1e-9)
+    change = np.ones(len(a))
+    change[1:] = a[1:] / a[:-1]
+    out = (change > ratio) | (change < 1 / ratio)
+    out[1:] &= (a[1:] > 0) | (a[:-1] > 0)
+    return out
+
+
+def _struck(f: Features) -> list[Event]:
+    """Impacts on resting objects (``Features.struck``): the contact lies between the frame
+    before the object moves and the first that shows it moving."""
+    if f.struck is None:
+        return []
+    fps = float(f.fps)
+    events = []
+    for i in np.flatnonzero(f.struck[:, 0] > 0):
+        woke, cx, cy = (float(v) for v in f.struck[i])
+        events.append(Event(time=f.start_time + (i - 0.5) / fps, kind="impact",
+                            strength=round(float(np.clip(0.3 + 0.7 * woke, 0.05, 1.0)), 4),
+                            x=round(cx, 4), label="impact (struck)", region=_region(cx, cy)))
     return events
 
 
@@ -363,8 +397,11 @@ def detect_events(features: Features, *,
     events: list[Event] = []
     steps = _steps(features) if "step" in kinds else []
     if "impact" in kinds:
-        events += [e for e in _impacts(features, min_speed)
-                   if all(abs(e.time - s.time) > 2 / fps for s in steps)]
+        struck = [e for e in _struck(features) if all(abs(e.time - s.time) > 2 / fps for s in steps)]
+        # a struck object times the hit better than the striker's track: one impact per hit
+        events += struck + [e for e in _impacts(features, min_speed)
+                            if all(abs(e.time - s.time) > 2 / fps for s in steps)
+                            and all(abs(e.time - h.time) > 3 / fps for h in struck)]
     if "whoosh" in kinds:
         events += _whooshes(features, min_speed)
     events += steps
