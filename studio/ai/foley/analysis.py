@@ -28,6 +28,8 @@ step from frame ``i - 1`` to ``i``; frame 0 holds zeros):
   than its height) from an object bouncing (it travels more than its own size);
 * ``bright_area`` / ``bright_cx`` / ``bright_cy``: share and centroid of near-white pixels
   (grey >= ``BRIGHT``), for fireballs and explosions;
+* ``held``: the tracked blob touches the picture's border (something reaching in from outside,
+  moved by a hand or a body out of shot; background tracking only);
 * ``struck``: per frame, a resting object that something else sets moving between frames
   ``i - 1`` and ``i`` (``struck_contacts``: a hit the dominant region's track misses);
 * ``periodicity`` / ``period``: strength (0..1, normalised autocorrelation peak) and lag
@@ -94,6 +96,7 @@ class Features:
     periodicity: np.ndarray | None = None
     period: np.ndarray | None = None
     struck: np.ndarray | None = None  # (frames, 3): woke, cx, cy of a resting object set moving (struck_contacts)
+    held: np.ndarray | None = None  # bool per frame: the tracked blob reaches the picture's border
 
     @property
     def ay(self) -> np.ndarray:
@@ -282,7 +285,7 @@ def analyze(path: str | os.PathLike[str], *, width: int = ANALYSIS_WIDTH,
             tracking = "flow"
             tracked = _track_flow(greys)
         struck = struck_contacts(greys) if tracking == "background" else None
-    vx, vy, cx, cy, area, foot_vy, fg_height = tracked
+    vx, vy, cx, cy, area, foot_vy, fg_height, held = tracked
     strength, period = periodicity(foot_vy, float(fps))
     bright = np.asarray(rows["bright"], dtype=np.float64).reshape(n, 3)
 
@@ -292,7 +295,7 @@ def analyze(path: str | os.PathLike[str], *, width: int = ANALYSIS_WIDTH,
                     hist_delta=arr("hist"), vx=vx, vy=vy, cx=cx, cy=cy, area=area, region_mag=region_mag,
                     region_dir=np.asarray(rows["rd"]), tracking=tracking, foot_vy=foot_vy, fg_height=fg_height,
                     bright_area=bright[:, 0], bright_cx=bright[:, 1], bright_cy=bright[:, 2],
-                    periodicity=strength, period=period, struck=struck)
+                    periodicity=strength, period=period, struck=struck, held=held)
 
 
 def periodicity(signal: np.ndarray, fps: float, *, min_s: float = 0.2, max_s: float = 2.0,
@@ -359,8 +362,9 @@ def _track_flow(greys: list[np.ndarray]):
     """Mean flow of the dominant moving region (moving camera): DIS flow at half the analysis size.
 
     The region is every pixel whose flow magnitude is at least half the frame's maximum.
-    Returns ``(vx, vy, cx, cy, area, foot_vy, fg_height)`` in analysis pixels per frame /
-    fractions of the frame (``foot_vy``: mean vertical flow of the region's bottom quarter).
+    Returns ``(vx, vy, cx, cy, area, foot_vy, fg_height, held)`` in analysis pixels per frame /
+    fractions of the frame (``foot_vy``: mean vertical flow of the region's bottom quarter; ``held``
+    all False: a flow region says nothing of the border).
     """
     import cv2
 
@@ -396,7 +400,7 @@ def _track_flow(greys: list[np.ndarray]):
         else:
             cx[i], cy[i] = cx[i - 1], cy[i - 1]
         area[i] = count / mask.size
-    return vx, vy, cx, cy, area, foot_vy, height
+    return vx, vy, cx, cy, area, foot_vy, height, np.zeros(n, bool)
 
 
 def _track_foreground(greys: list[np.ndarray]):
@@ -404,7 +408,7 @@ def _track_foreground(greys: list[np.ndarray]):
 
     Also the foreground's lowest part (bottom quarter of the bounding box of every blob of at
     least a hundredth of the largest one): its centroid's vertical velocity (``foot_vy``) and
-    the box height. Returns ``(vx, vy, cx, cy, area, foot_vy, fg_height)`` (velocities in
+    the box height. Returns ``(vx, vy, cx, cy, area, foot_vy, fg_height, held)`` (velocities in
     px/frame, centroids 0..1), or None when hardly any frame has a blob or most of the picture
     differs from the background in a typical frame (a moving camera).
     """
@@ -416,7 +420,7 @@ def _track_foreground(greys: list[np.ndarray]):
     h, w = background.shape
     kernel = np.ones((3, 3), np.uint8)
     xs, ys, areas, changed = np.full(n, np.nan), np.full(n, np.nan), np.zeros(n), np.zeros(n)
-    foot, height = np.full(n, np.nan), np.zeros(n)
+    foot, height, held = np.full(n, np.nan), np.zeros(n), np.zeros(n, bool)
     # noise level (robust: median absolute deviation from the background) from a few frames
     sigma = 1.4826 * float(np.median([np.median(cv2.absdiff(g, background)[::2, ::2]) for g in sample[:12]]))
     level = max(18.0, 5.0 * sigma)
@@ -451,6 +455,9 @@ def _track_foreground(greys: list[np.ndarray]):
                 continue
             xs[i], ys[i] = centroids[k + 1, 0] + x0, centroids[k + 1, 1] + y0
             areas[i] = sizes[k] / (h * w)
+            left, top_k, width_k, height_k = blobs[k][:4]
+            held[i] = (x0 + left == 0 or y0 + top_k == 0 or x0 + left + width_k == w
+                       or y0 + top_k + height_k == h)
             least = max(6, sizes[k] // 100)
             big = [b for b in blobs if b[cv2.CC_STAT_AREA] >= least]
             top = min(b[cv2.CC_STAT_TOP] for b in big)
@@ -476,7 +483,7 @@ def _track_foreground(greys: list[np.ndarray]):
     foot = np.interp(idx, idx[has_foot], foot[has_foot]) if has_foot.any() else ys
     vx = np.diff(xs, prepend=xs[:1])
     vy = np.diff(ys, prepend=ys[:1])
-    return vx, vy, (xs + 0.5) / w, (ys + 0.5) / h, areas, np.diff(foot, prepend=foot[:1]), height
+    return vx, vy, (xs + 0.5) / w, (ys + 0.5) / h, areas, np.diff(foot, prepend=foot[:1]), height, held
 
 
 #: A resting object stays a candidate this many frames after it was last seen on its own

@@ -145,6 +145,7 @@ def _impacts(f: Features, min_speed: float) -> list[Event]:
     found: list[tuple[float, float, float, str, float, float]] = []  # score, t, dv, label, cx, cy
     # blob areas say when the tracked blob changed; a flow region's area varies by itself
     switched = _identity_switches(f.area) if f.tracking == "background" else np.zeros(len(f.area), bool)
+    held = f.held if f.held is not None else np.zeros(len(f.area), bool)
     for axis, v in (("y", despike(f.vy)), ("x", despike(f.vx))):
         n = len(v)
         if n < 4:
@@ -153,6 +154,8 @@ def _impacts(f: Features, min_speed: float) -> list[Event]:
         for j in range(2, n):
             if switched[j - 1] or switched[j]:
                 continue  # the tracked region became another one: its centroid jumped, nothing hit
+            if held[j - 1] and held[j]:
+                continue  # it reaches in from outside the picture: a hand moves it, it does not hit
             before, after = v[j - 1], v[j]
             s = math.copysign(1.0, before)
             if abs(before) < min_speed:
