@@ -24,7 +24,9 @@ from studio.media.probe import MediaError
 
 _FRAME = 1024  # samples per AAC-LC frame
 _MARGIN = 2  # silent frames an encoder sees either side of any sound (window overlap, attack look-ahead)
-_OPTIONS = {"aac_coder": "fast", "b": "192k"}  # the default two-loop coder is ~4x slower
+#: The default two-loop coder is ~4x slower than "fast". TNS analysis costs ~12% and changes no packet
+#: here; intensity stereo and noise substitution trade fidelity for bits 192k does not need (~5% more).
+_OPTIONS = {"aac_coder": "fast", "b": "192k", "aac_tns": "0", "aac_is": "0", "aac_pns": "0"}
 
 
 def _encoder(sample_rate: int, layout: str):
