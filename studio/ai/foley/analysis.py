@@ -48,7 +48,6 @@ import os
 import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -468,11 +467,9 @@ def _track_foreground(greys: list[np.ndarray]):
                 foot[i] = y0 + bottom - rows + m["m01"] / m["m00"]
             height[i] = bottom - top
 
-    # two halves on two threads: OpenCV lets go of the GIL, and the frames are independent
-    with ThreadPoolExecutor(1) as pool:
-        second = pool.submit(measure, range(n // 2, n))
-        measure(range(n // 2))
-        second.result()  # its exception, if any, is raised here
+    # one thread: two halves on two threads were a third slower (each call is a few microseconds of
+    # OpenCV, and every one of them hands the GIL back and forth)
+    measure(range(n))
     seen = ~np.isnan(xs)
     if seen.sum() < 3 or float(np.median(changed)) > 0.25:
         return None  # nothing moves, or the camera does (everything differs from the median)
