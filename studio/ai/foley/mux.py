@@ -23,7 +23,9 @@ import numpy as np
 from studio.media.probe import MediaError
 
 _FRAME = 1024  # samples per AAC-LC frame
-_MARGIN = 2  # silent frames an encoder sees either side of any sound (window overlap, attack look-ahead)
+#: Silent frames an encoder sees either side of any sound: an MDCT window spans two frames, so one is
+#: enough (the decoded track is bit-identical to a full encode's, tested on bursts and noise attacks).
+_MARGIN = 1
 #: The default two-loop coder is ~4x slower than "fast". TNS analysis costs ~12% and changes no packet
 #: here; intensity stereo and noise substitution trade fidelity for bits 192k does not need (~5% more).
 _OPTIONS = {"aac_coder": "fast", "b": "192k", "aac_tns": "0", "aac_is": "0", "aac_pns": "0"}
