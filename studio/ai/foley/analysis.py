@@ -209,7 +209,9 @@ def analyze(path: str | os.PathLike[str], *, width: int = ANALYSIS_WIDTH,
         raise MediaError(path, "no such file")
     if os.path.isdir(path):
         raise MediaError(path, "is a directory")
-    frames: queue.Queue = queue.Queue(maxsize=64)
+    # room for ~8 s of frames (9 MB at 256 px): the decoder need not wait while the measuring loop
+    # starts up (imports, flow set-up) or lags behind it for a while
+    frames: queue.Queue = queue.Queue(maxsize=256)
     stop = threading.Event()
     info: dict = {}
     worker = threading.Thread(target=_decode_grey, args=(path, width, frames, stop, info), daemon=True)
