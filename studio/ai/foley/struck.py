@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-#: A resting object stays a candidate this many frames after it was last seen on its own
-#: (a striker touching it merges the two blobs in the frames just before the hit).
-_STRUCK_KEEP = 5
+#: A resting object stays a candidate this many frames after it was last seen on its own (a
+#: striker touching it merges the two blobs in the frames just before the hit; and objects at
+#: rest are looked for only every other frame).
+_STRUCK_KEEP = 6
 
 
 def struck_contacts(greys: list[np.ndarray]) -> np.ndarray:
@@ -76,6 +77,8 @@ def struck_contacts(greys: list[np.ndarray]) -> np.ndarray:
                 if i - seen < _STRUCK_KEEP:
                     alive.append((box, m, seen))
             resting = alive
+        if i % 2 and i + 1 < n:
+            continue  # objects at rest are looked for every other frame: one at rest stays so for 4
         _, fg = cv2.threshold(cv2.max(cv2.absdiff(g, background), cv2.absdiff(g, later[i // chunk])), level, 255,
                               cv2.THRESH_BINARY)
         fg = cv2.morphologyEx(fg, cv2.MORPH_OPEN, kernel)
