@@ -201,12 +201,10 @@ def _identity_switches(area: np.ndarray, ratio: float = 1.5) -> np.ndarray:
     """Frames whose tracked region is not the one of the frame before: its area jumps by more
     than ``ratio`` either way (two objects merging or parting, the largest blob changing). The
     velocity measured across such a step is a centroid jump, not motion."""
-    a = np.maximum(np.asarray(area, dtype=np.float64), 1e-9)
+    a = np.maximum(np.asarray(area, dtype=np.float64), 1e-9)  # no blob: 0, a jump from or to anything
     change = np.ones(len(a))
     change[1:] = a[1:] / a[:-1]
-    out = (change > ratio) | (change < 1 / ratio)
-    out[1:] &= (a[1:] > 0) | (a[:-1] > 0)
-    return out
+    return (change > ratio) | (change < 1 / ratio)
 
 
 def _struck(f: Features) -> list[Event]:
